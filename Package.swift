@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// Switchboard — real-time omnichannel message broker. Layout: ../shared/DESIGN.md §3.
+import PackageDescription
+
+let package = Package(
+    name: "Switchboard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchboard", targets: ["switchboard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries: module.modulemap + shim.h only (DESIGN §5).
+        .systemLibrary(name: "CLibWebSockets", path: "Sources/CLibWebSockets", pkgConfig: "libwebsockets",
+                       providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Pure core: model, wire protocol, ChannelAdapter, Configuration. No C, no I/O, no clocks.
+        .target(name: "SwitchboardCore",
+                dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // Channels: one target each, depending on the Core (plus COpenSSL for signatures).
+        .target(name: "WebChatChannel", dependencies: ["SwitchboardCore", "COpenSSL"], path: "Channels/WebChat"),
+        .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL"], path: "Channels/SMS"),
+
+        // Redis: async hiredis client on the lws loop, Lua scripts, Store and Router.
+        .target(name: "SwitchboardRedis",
+                dependencies: ["SwitchboardCore", "CHiredis", "CLibWebSockets", "COpenSSL"],
+                resources: [.copy("Scripts")]),
+
+        // Server: lws context, HTTP routing, WS sessions, outbound HTTP, timers, workers, web assets.
+        .target(name: "SwitchboardServer",
+                dependencies: [
+                    "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL",
+                    "WebChatChannel", "SMSChannel",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                ],
+                resources: [.copy("Web")]),
+
+        .executableTarget(name: "switchboard",
+                          dependencies: [
+                              "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "COpenSSL",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "Logging", package: "swift-log"),
+                          ]),
+
+        .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SMSChannel", "WebChatChannel"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis"]),
+        .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,82 @@
+/// A buffered inbound HTTP request as a channel adapter sees it. The server has already applied
+/// the body size limit; adapters only parse and verify.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path below the channel's mount point, without a leading slash:
+    /// for `POST /v1/channels/sms-main/twilio/status?x=1` it is `twilio/status`.
+    public var subpath: String
+    /// The raw query string without `?`, or empty.
+    public var query: String
+    /// Header names are lower-cased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var remoteAddress: String
+
+    public init(method: String, subpath: String, query: String = "", headers: [String: String] = [:],
+                body: [UInt8] = [], remoteAddress: String = "") {
+        self.method = method
+        self.subpath = subpath
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
+    public var mediaType: String {
+        let raw = headers["content-type"] ?? ""
+        let base = raw.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        return base.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+}
+
+/// A response to send: what a provider expects as the synchronous answer to its webhook.
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+    public var headers: [(String, String)]
+
+    public init(status: Int, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.headers = headers
+    }
+
+    public init(status: Int = 200, contentType: String = "application/json; charset=utf-8", text: String) {
+        self.init(status: status, contentType: contentType, body: Array(text.utf8))
+    }
+
+    public static func == (a: HTTPResponse, b: HTTPResponse) -> Bool {
+        a.status == b.status && a.contentType == b.contentType && a.body == b.body
+            && a.headers.map { "\($0.0):\($0.1)" } == b.headers.map { "\($0.0):\($0.1)" }
+    }
+}
+
+/// An HTTP request the broker must make (an outbound delivery through a provider API).
+public struct OutboundHTTPRequest: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String = "POST", url: String, headers: [String: String], body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+extension String {
+    /// `trimmingCharacters(in: .whitespaces)` without Foundation in the Core.
+    func trimmingCharacters(in _: WhitespaceSet) -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
+
+enum WhitespaceSet { case whitespaces }

@@ -1,0 +1,109 @@
+import Foundation
+import COpenSSL
+
+/// One routing or store script, ready for EVALSHA.
+public struct LuaScript: Sendable {
+    public let name: String
+    public let source: String
+    public let sha1: String
+}
+
+/// The Lua scripts shipped in `Scripts/` (DESIGN §7: every routing decision is one script).
+///
+/// Each `Scripts/<name>.lua` is prefixed with `Scripts/common.lua`, so shared helpers
+/// (event emission, dispatch) have one definition while every script stays a single EVALSHA.
+public struct ScriptLibrary: Sendable {
+    public let scripts: [String: LuaScript]
+
+    public init(scripts: [String: LuaScript]) {
+        self.scripts = scripts
+    }
+
+    /// Loads the bundled scripts. Throws when the resource bundle is missing (a broken install).
+    public static func bundled() throws -> ScriptLibrary {
+        guard let dir = Bundle.module.url(forResource: "Scripts", withExtension: nil) else {
+            throw RedisError.protocolViolation("Lua scripts missing from the SwitchboardRedis resource bundle")
+        }
+        return try load(directory: dir.path)
+    }
+
+    /// Loads `*.lua` from a directory, prefixing each with `common.lua` when present.
+    public static func load(directory: String) throws -> ScriptLibrary {
+        let fm = FileManager.default
+        let files = try fm.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".lua") }.sorted()
+        let common = (try? String(contentsOfFile: directory + "/common.lua", encoding: .utf8)) ?? ""
+        var scripts: [String: LuaScript] = [:]
+        for file in files where file != "common.lua" {
+            let name = String(file.dropLast(4))
+            let body = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            let source = common.isEmpty ? body : common + "\n-- ==== \(file) ====\n" + body
+            scripts[name] = LuaScript(name: name, source: source, sha1: Self.sha1Hex(source))
+        }
+        return ScriptLibrary(scripts: scripts)
+    }
+
+    static func sha1Hex(_ text: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBufferPointer { SHA1($0.baseAddress, $0.count, &digest) }
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Runs library scripts with EVALSHA, falling back to EVAL on `NOSCRIPT` (after a Redis restart
+/// or failover the script cache is empty; EVAL both runs and re-caches the script).
+///
+/// Loop thread only (it holds the connection, which is loop-bound).
+public final class ScriptRunner {
+    public let redis: RedisCommanding
+    public let library: ScriptLibrary
+
+    public init(redis: RedisCommanding, library: ScriptLibrary) {
+        self.redis = redis
+        self.library = library
+    }
+
+    /// `SCRIPT LOAD`s every script: called after each (re)connect so the first EVALSHA hits.
+    public func preload(completion: @escaping (Result<Void, RedisError>) -> Void = { _ in }) {
+        let all = Array(library.scripts.values)
+        guard !all.isEmpty else { completion(.success(())); return }
+        var remaining = all.count
+        var firstError: RedisError?
+        for script in all {
+            redis.send(["SCRIPT", "LOAD", script.source]) { result in
+                switch result {
+                case .success(let r) where r.isError: firstError = firstError ?? .server(r.errorMessage ?? "")
+                case .failure(let e): firstError = firstError ?? e
+                default: break
+                }
+                remaining -= 1
+                if remaining == 0 { completion(firstError.map { .failure($0) } ?? .success(())) }
+            }
+        }
+    }
+
+    /// Runs `name` with KEYS and ARGV. An error reply from the script comes back as `.server`.
+    public func eval(_ name: String, keys: [String], args: [String],
+                     completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
+        guard let script = library.scripts[name] else {
+            completion(.failure(.protocolViolation("no such script: \(name)")))
+            return
+        }
+        let tail = [String(keys.count)] + keys + args
+        redis.send(["EVALSHA", script.sha1] + tail) { [redis] result in
+            switch result {
+            case .success(.error(let message)) where message.hasPrefix("NOSCRIPT"):
+                redis.send(["EVAL", script.source] + tail) { retry in
+                    completion(Self.unwrap(retry))
+                }
+            default:
+                completion(Self.unwrap(result))
+            }
+        }
+    }
+
+    static func unwrap(_ result: Result<RedisReply, RedisError>) -> Result<RedisReply, RedisError> {
+        if case .success(.error(let message)) = result { return .failure(.server(message)) }
+        return result
+    }
+}
