@@ -10,8 +10,9 @@ public struct LuaScript: Sendable {
 
 /// The Lua scripts shipped in `Scripts/` (DESIGN §7: every routing decision is one script).
 ///
-/// Each `Scripts/<name>.lua` is prefixed with `Scripts/common.lua`, so shared helpers
-/// (event emission, dispatch) have one definition while every script stays a single EVALSHA.
+/// Each `Scripts/<name>.lua` is prefixed with every `Scripts/_*.lua` (in name order), so shared
+/// helpers (keys, event emission, dispatch) have one definition while every script stays a single
+/// EVALSHA.
 public struct ScriptLibrary: Sendable {
     public let scripts: [String: LuaScript]
 
@@ -27,13 +28,15 @@ public struct ScriptLibrary: Sendable {
         return try load(directory: dir.path)
     }
 
-    /// Loads `*.lua` from a directory, prefixing each with `common.lua` when present.
+    /// Loads `*.lua` from a directory, prefixing each with the `_*.lua` preludes.
     public static func load(directory: String) throws -> ScriptLibrary {
         let fm = FileManager.default
         let files = try fm.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".lua") }.sorted()
-        let common = (try? String(contentsOfFile: directory + "/common.lua", encoding: .utf8)) ?? ""
+        let common = try files.filter { $0.hasPrefix("_") }.map { file in
+            "-- ==== \(file) ====\n" + (try String(contentsOfFile: directory + "/" + file, encoding: .utf8))
+        }.joined(separator: "\n")
         var scripts: [String: LuaScript] = [:]
-        for file in files where file != "common.lua" {
+        for file in files where !file.hasPrefix("_") {
             let name = String(file.dropLast(4))
             let body = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
             let source = common.isEmpty ? body : common + "\n-- ==== \(file) ====\n" + body
