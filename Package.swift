@@ -28,9 +28,12 @@ let package = Package(
         .target(name: "SwitchboardCore",
                 dependencies: [.product(name: "Yams", package: "Yams")]),
 
+        // Small, tested wrappers over OpenSSL: digests, HMAC, base64, constant-time compare, random.
+        .target(name: "SwitchboardCrypto", dependencies: ["COpenSSL"]),
+
         // Channels: one target each, depending on the Core (plus COpenSSL for signatures).
-        .target(name: "WebChatChannel", dependencies: ["SwitchboardCore", "COpenSSL"], path: "Channels/WebChat"),
-        .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL"], path: "Channels/SMS"),
+        .target(name: "WebChatChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/WebChat"),
+        .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/SMS"),
 
         // Redis: async hiredis client on the lws loop, Lua scripts, Store and Router.
         .target(name: "SwitchboardRedis",
@@ -40,7 +43,7 @@ let package = Package(
         // Server: lws context, HTTP routing, WS sessions, outbound HTTP, timers, workers, web assets.
         .target(name: "SwitchboardServer",
                 dependencies: [
-                    "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL",
+                    "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL", "SwitchboardCrypto",
                     "WebChatChannel", "SMSChannel",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
@@ -56,7 +59,7 @@ let package = Package(
                           ]),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SMSChannel", "WebChatChannel"],
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis"]),
         .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis"]),
