@@ -1,0 +1,227 @@
+import CLibWebSockets
+import SwitchboardCore
+import SwitchboardRedis
+
+/// What the broker plugs into the event loop. Every method runs on the loop thread.
+protocol EventLoopDelegate: AnyObject {
+    /// A complete request: for GET at once, for bodies after `HTTP_BODY_COMPLETION`. The delegate
+    /// answers through `exchange.respond`, now or after an asynchronous Redis reply.
+    func handle(_ exchange: HTTPExchange)
+    /// Whether to accept a WebSocket upgrade for `path` from `remoteAddress` (rate limits, routes).
+    func shouldAcceptWebSocket(path: String, remoteAddress: String) -> Bool
+    /// The session for an accepted WebSocket, or nil to close it.
+    func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession?
+    /// `lws_cancel_service` was called (from another thread): drain cross-thread work.
+    func loopWoke()
+}
+
+/// The lws context: one service thread for HTTP, WebSocket, TLS, Redis sockets and timers
+/// (DESIGN §4, §5). Owns the protocol table for the life of the context.
+///
+/// Loop thread only, except `wake()` and `requestStop()`, which are safe from any thread
+/// (`lws_cancel_service` is the only lws call that is).
+final class EventLoopServer {
+    let listen: ListenAddress
+    let tls: TLSSettings?
+    private(set) var context: OpaquePointer?
+    private(set) var vhost: OpaquePointer?
+    weak var delegate: EventLoopDelegate?
+    let bodyLimit: Int
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private var protocolNames: [UnsafeMutablePointer<CChar>] = []
+    private let stopFlag = StopFlag()
+
+    static let agentProtocol = "switchboard.agent.v1"
+    static let visitorProtocol = "switchboard.visitor.v1"
+
+    init(listen: ListenAddress, tls: TLSSettings?, bodyLimit: Int) {
+        self.listen = listen
+        self.tls = tls
+        self.bodyLimit = bodyLimit
+    }
+
+    deinit {
+        if let context { lws_context_destroy(context) }
+        protocols?.deallocate()
+        protocolNames.forEach { free($0) }
+    }
+
+    /// Creates the context and starts listening. Throws with lws' reason on failure.
+    func start() throws {
+        // protocols[0] must be HTTP (DESIGN §5). Clients that send no Sec-WebSocket-Protocol bind
+        // to it, so it routes WebSocket upgrades by path as well; the named protocols let
+        // browsers negotiate the subprotocol the DESIGN specifies.
+        let names = ["http", Self.agentProtocol, Self.visitorProtocol, redisRawProtocolName]
+        protocolNames = names.map { strdup($0)! }
+        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: names.count + 1)
+        for i in 0..<names.count {
+            var p = lws_protocols()
+            p.name = UnsafePointer(protocolNames[i])
+            if names[i] == redisRawProtocolName {
+                p.callback = redisRawProtocolCallback
+            } else {
+                p.callback = eventLoopCallback
+            }
+            p.per_session_data_size = 0
+            p.rx_buffer_size = 0
+            (table + i).initialize(to: p)
+        }
+        (table + names.count).initialize(to: lws_protocols())
+        protocols = table
+
+        var info = lws_context_creation_info()
+        info.port = Int32(listen.port)
+        info.protocols = UnsafePointer(table)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.options = sb_lws_server_options(tls != nil ? 1 : 0)
+        info.max_http_header_data = 4096
+        info.pt_serv_buf_size = 32 * 1024
+        info.count_threads = 1
+        info.timeout_secs = 20
+        info.keepalive_timeout = 30
+        let iface = strdup(listen.host)
+        defer { free(iface) }
+        if listen.host != "0.0.0.0" && listen.host != "*" && !listen.host.isEmpty {
+            info.iface = UnsafePointer(iface)
+        }
+        let cert = tls.map { strdup($0.cert) } ?? nil
+        let key = tls.map { strdup($0.key) } ?? nil
+        defer { free(cert); free(key) }
+        if tls != nil {
+            info.ssl_cert_filepath = UnsafePointer(cert)
+            info.ssl_private_key_filepath = UnsafePointer(key)
+        }
+        guard let ctx = lws_create_context(&info) else {
+            throw ServerError.startFailed("could not listen on \(listen.host):\(listen.port)\(tls != nil ? " with TLS (check tls.cert/tls.key)" : "")")
+        }
+        context = ctx
+        vhost = lws_get_vhost_by_name(ctx, "default")
+        guard vhost != nil else { throw ServerError.startFailed("lws created no default vhost") }
+    }
+
+    /// Services the loop until `requestStop()`. Returns on the loop thread.
+    func run() {
+        guard let context else { return }
+        while !stopFlag.isSet {
+            if lws_service(context, 0) < 0 { break }
+        }
+    }
+
+    /// Services pending work for up to about `milliseconds` more (used during shutdown).
+    func serviceBriefly(until deadline: () -> Bool) {
+        guard let context else { return }
+        while !deadline() {
+            if lws_service(context, 0) < 0 { break }
+        }
+    }
+
+    /// Safe from any thread.
+    func wake() {
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Safe from any thread: makes `run()` return after the current loop turn.
+    func requestStop() {
+        stopFlag.set()
+        wake()
+    }
+
+    var stopRequested: Bool { stopFlag.isSet }
+
+    // MARK: callback dispatch
+
+    fileprivate func callback(_ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            delegate?.loopWoke()
+            return 0
+
+        case LWS_CALLBACK_HTTP:
+            guard let (method, path) = HTTPExchange.methodAndPath(wsi) else { return -1 }
+            LoopConnection.detach(from: wsi)   // a previous keep-alive transaction's exchange
+            let exchange = HTTPExchange(wsi: wsi, method: method, path: path, bodyLimit: bodyLimit)
+            exchange.attach(to: wsi)
+            if method == "POST" || method == "PUT" || method == "PATCH" {
+                if let declared = exchange.declaredLength, declared > bodyLimit {
+                    exchange.respondError(status: 413, code: "too_large", message: "request body of \(declared) bytes exceeds the limit of \(bodyLimit) bytes", close: true)
+                }
+                return 0   // wait for the body
+            }
+            delegate?.handle(exchange)
+            return 0
+
+        case LWS_CALLBACK_HTTP_BODY:
+            guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded else { return 0 }
+            let chunk = UnsafeRawBufferPointer(start: input, count: len)
+            if !exchange.appendBody(chunk) {
+                exchange.respondError(status: 413, code: "too_large", message: "request body exceeds the limit of \(bodyLimit) bytes", close: true)
+            }
+            return 0
+
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded else { return 0 }
+            delegate?.handle(exchange)
+            return 0
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange else { return 0 }
+            return exchange.writeResponse()
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+            LoopConnection.detach(from: wsi)
+            return 0
+
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""
+            return (delegate?.shouldAcceptWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) ?? false) ? 0 : 1
+
+        case LWS_CALLBACK_ESTABLISHED:
+            let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""
+            LoopConnection.detach(from: wsi)
+            guard let session = delegate?.openWebSocket(wsi: wsi, path: path) else { return -1 }
+            session.attach(to: wsi)
+            return 0
+
+        case LWS_CALLBACK_RECEIVE:
+            guard let session = LoopConnection.attached(to: wsi) as? WebSocketSession else { return -1 }
+            return session.receive(UnsafeRawBufferPointer(start: input, count: len))
+
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let session = LoopConnection.attached(to: wsi) as? WebSocketSession else { return -1 }
+            return session.writable()
+
+        case LWS_CALLBACK_CLOSED:
+            if let session = LoopConnection.attached(to: wsi) as? WebSocketSession {
+                LoopConnection.detach(from: wsi)
+                session.closed()
+            }
+            return 0
+
+        default:
+            if let client = LoopConnection.attached(to: wsi) as? OutboundHTTPRequest,
+               let handled = client.callback(wsi, reason, input, len) {
+                return handled
+            }
+            return lws_callback_http_dummy(wsi, reason, nil, input, len)
+        }
+    }
+}
+
+enum ServerError: Error, CustomStringConvertible {
+    case startFailed(String)
+    var description: String {
+        switch self {
+        case .startFailed(let m): return m
+        }
+    }
+}
+
+/// The C callback for every protocol but the Redis raw one: reaches the Swift server through the
+/// context user pointer (DESIGN §5).
+private func eventLoopCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                               _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let p = lws_context_user(context) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, len)
+    }
+    return Unmanaged<EventLoopServer>.fromOpaque(p).takeUnretainedValue().callback(wsi, reason, input, len)
+}
