@@ -1,1 +1,33 @@
 import SwitchboardCore
+
+/// The web-chat channel's `ChannelAdapter` (DESIGN §10, "Web chat"). Web chat has no provider:
+/// visitors arrive over the visitor WebSocket (`/v1/visitor`, DESIGN §9) and replies go back on
+/// that socket, so the webhook and HTTP-delivery halves of the seam are deliberately empty:
+/// `receive` refuses every path (404) and `render` returns nil, which tells the outbox to hand the
+/// message to the socket layer instead of making a request.
+public struct WebChatAdapter: ChannelAdapter {
+    public let channelId: String
+    public var kind: ChannelKind { .webchat }
+
+    public init(config: ChannelConfig) throws(WebChatConfigurationError) {
+        guard config.kind == .webchat else {
+            throw WebChatConfigurationError(channelId: config.id, key: "kind",
+                                            problem: "must be 'webchat' for the web-chat adapter, not '\(config.kind.rawValue)'")
+        }
+        channelId = config.id
+    }
+
+    public func receive(_ request: HTTPRequest) throws(ChannelError) -> InboundBatch {
+        throw .unknownRoute("channel '\(channelId)' is web chat: visitors connect over the /v1/visitor WebSocket, it has no webhook '\(request.subpath)'")
+    }
+
+    public func render(_ outbound: OutboundMessage) throws(ChannelError) -> OutboundHTTPRequest? {
+        nil
+    }
+
+    /// Never reached, since `render` makes no request; a failure rather than a retry, so a
+    /// wiring mistake surfaces in the dead-letter stream instead of looping.
+    public func interpretDeliveryResponse(status: Int, body: [UInt8]) -> DeliveryOutcome {
+        .failed(reason: "web chat is delivered over the visitor WebSocket, not HTTP")
+    }
+}

@@ -1,0 +1,92 @@
+import SwitchboardCore
+
+/// `application/x-www-form-urlencoded` as Twilio sends it and as its Messages API takes it
+/// (WHATWG URL Standard §5, "application/x-www-form-urlencoded").
+///
+/// Pairs keep their order and repeated names, because Twilio's signature covers every pair
+/// (https://www.twilio.com/docs/usage/security#validating-requests) and a lossy dictionary would
+/// make a valid request fail or a forged duplicate go unseen.
+public enum FormURLEncoding {
+    /// Decodes `name=value&…`: `+` is a space, `%XX` a byte, and the bytes must be UTF-8.
+    /// Empty segments (`a=1&&b=2`) are skipped; a segment without `=` is a name with an empty
+    /// value. `what` names the input in errors ("form body", "query").
+    public static func decode(_ bytes: some Collection<UInt8>, what: String = "form body") throws(ChannelError) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        for segment in Array(bytes).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let nameBytes: ArraySlice<UInt8>
+            let valueBytes: ArraySlice<UInt8>
+            if let eq = segment.firstIndex(of: UInt8(ascii: "=")) {
+                nameBytes = segment[segment.startIndex..<eq]
+                valueBytes = segment[(eq + 1)...]
+            } else {
+                nameBytes = segment
+                valueBytes = []
+            }
+            let name = try decodeComponent(nameBytes, what: what)
+            let value = try decodeComponent(valueBytes, what: what)
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    /// Encodes pairs in order. Only `A–Z a–z 0–9 * - . _` stay literal, a space becomes `+`, and
+    /// every other byte of the UTF-8 is `%XX` (upper case), so `+8613…` travels as `%2B8613…`.
+    public static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { encodeComponent($0.0) + "=" + encodeComponent($0.1) }.joined(separator: "&")
+    }
+
+    public static func encodeComponent(_ text: String) -> String {
+        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                out.append(byte)
+            case UInt8(ascii: " "):
+                out.append(UInt8(ascii: "+"))
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func decodeComponent(_ bytes: ArraySlice<UInt8>, what: String) throws(ChannelError) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+                i += 1
+            } else if byte == UInt8(ascii: "%") {
+                // A stray `%` is an error rather than a literal: Twilio always escapes it, so an
+                // unescaped one means a broken or hand-made body.
+                guard i + 2 < bytes.endIndex, let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) else {
+                    throw .malformed("\(what): invalid percent escape")
+                }
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(byte)
+                i += 1
+            }
+        }
+        guard let text = UTF8Text.decode(out) else { throw .malformed("\(what): not valid UTF-8") }
+        return text
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
