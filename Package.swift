@@ -11,7 +11,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
@@ -46,14 +45,13 @@ let package = Package(
                     "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL", "SwitchboardCrypto",
                     "WebChatChannel", "SMSChannel",
                     .product(name: "Logging", package: "swift-log"),
-                    .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
                 resources: [.copy("Web")]),
 
         .executableTarget(name: "switchboard",
                           dependencies: [
-                              "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "COpenSSL",
+                              "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "SwitchboardCrypto",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),

@@ -126,6 +126,16 @@ final class EventLoopServer {
         wake()
     }
 
+    /// A Sendable closure that requests the stop, for signal handlers on other threads.
+    var stopSignal: @Sendable () -> Void {
+        let flag = stopFlag
+        let waker = context.map(LoopWaker.init(context:))
+        return {
+            flag.set()
+            waker?.wake()
+        }
+    }
+
     var stopRequested: Bool { stopFlag.isSet }
 
     // MARK: callback dispatch
@@ -198,7 +208,7 @@ final class EventLoopServer {
             return 0
 
         default:
-            if let client = LoopConnection.attached(to: wsi) as? OutboundHTTPRequest,
+            if let client = LoopConnection.attached(to: wsi) as? HTTPClientRequest,
                let handled = client.callback(wsi, reason, input, len) {
                 return handled
             }

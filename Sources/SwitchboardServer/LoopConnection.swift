@@ -2,7 +2,7 @@ import CLibWebSockets
 
 /// Swift state attached to one lws connection through its opaque user pointer
 /// (`lws_set_opaque_user_data`), retained while attached and released when lws reports the
-/// connection closed. Subclasses: `HTTPExchange`, `WebSocketSession`, `OutboundHTTPRequest`.
+/// connection closed. Subclasses: `HTTPExchange`, `WebSocketSession`, `HTTPClientRequest`.
 ///
 /// Loop thread only. `wsi` is cleared on close: a late asynchronous completion (a Redis reply
 /// for a client that already went away) then finds `nil` and does nothing.

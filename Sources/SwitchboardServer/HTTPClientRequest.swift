@@ -4,7 +4,7 @@ import SwitchboardRedis
 
 /// The outcome of an outbound HTTP request: status 0 means no HTTP answer (connection refused,
 /// TLS failure, timeout), with the reason in `error`.
-struct OutboundHTTPResult: Sendable {
+struct HTTPClientResult: Sendable {
     var status: Int
     var body: [UInt8]
     var error: String?
@@ -17,22 +17,22 @@ struct OutboundHTTPResult: Sendable {
 /// `completion` runs exactly once on the loop thread. The host must already be an IP literal or
 /// `localhost`: DNS is synchronous in this lws build, so `OutboundHTTPClient` resolves names on a
 /// worker thread first. Loop thread only.
-final class OutboundHTTPRequest: LoopConnection {
-    let request: OutboundHTTPRequestTarget
+final class HTTPClientRequest: LoopConnection {
+    let request: HTTPClientTarget
     private let body: [UInt8]
-    private var completion: ((OutboundHTTPResult) -> Void)?
+    private var completion: ((HTTPClientResult) -> Void)?
     private var status = 0
     private var received: [UInt8] = []
     private let timer: LoopTimer
     private var headerLines: [(String, String)]
     /// The reference lws holds through the opaque user pointer; released exactly once.
-    private var lwsReference: Unmanaged<OutboundHTTPRequest>?
+    private var lwsReference: Unmanaged<HTTPClientRequest>?
 
     /// Bounded response capture: provider answers are small JSON; more is not needed to decide.
     static let maxResponseBytes = 64 << 10
 
-    init(target: OutboundHTTPRequestTarget, headers: [String: String], body: [UInt8], context: OpaquePointer,
-         completion: @escaping (OutboundHTTPResult) -> Void) {
+    init(target: HTTPClientTarget, headers: [String: String], body: [UInt8], context: OpaquePointer,
+         completion: @escaping (HTTPClientResult) -> Void) {
         self.request = target
         self.body = body
         self.completion = completion
@@ -72,13 +72,13 @@ final class OutboundHTTPRequest: LoopConnection {
         timer.schedule(after: timeout) { [weak self] in
             guard let self else { return }
             if let wsi = self.wsi { lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC) }
-            self.finish(OutboundHTTPResult(status: 0, body: [], error: "timed out after \(timeout)s"))
+            self.finish(HTTPClientResult(status: 0, body: [], error: "timed out after \(timeout)s"))
         }
         var created: OpaquePointer?
         info.pwsi = withUnsafeMutablePointer(to: &created) { $0 }
         let wsi = lws_client_connect_via_info(&info)
         if wsi == nil {
-            finish(OutboundHTTPResult(status: 0, body: [], error: "could not connect to \(request.connectAddress):\(request.port)"))
+            finish(HTTPClientResult(status: 0, body: [], error: "could not connect to \(request.connectAddress):\(request.port)"))
             releaseLwsReference(nil)
             return
         }
@@ -93,7 +93,7 @@ final class OutboundHTTPRequest: LoopConnection {
         ref.release()
     }
 
-    private func finish(_ result: OutboundHTTPResult) {
+    private func finish(_ result: HTTPClientResult) {
         timer.cancel()
         guard let c = completion else { return }
         completion = nil
@@ -153,20 +153,20 @@ final class OutboundHTTPRequest: LoopConnection {
             return 0
 
         case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-            finish(OutboundHTTPResult(status: status, body: received, error: nil))
+            finish(HTTPClientResult(status: status, body: received, error: nil))
             return -1
 
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             let reason = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "connection error"
-            finish(OutboundHTTPResult(status: 0, body: [], error: reason))
+            finish(HTTPClientResult(status: 0, body: [], error: reason))
             releaseLwsReference(wsi)
             return 0
 
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
             if status > 0 {
-                finish(OutboundHTTPResult(status: status, body: received, error: nil))
+                finish(HTTPClientResult(status: status, body: received, error: nil))
             } else {
-                finish(OutboundHTTPResult(status: 0, body: [], error: "connection closed before a response"))
+                finish(HTTPClientResult(status: 0, body: [], error: "connection closed before a response"))
             }
             releaseLwsReference(wsi)
             return 0
@@ -179,7 +179,7 @@ final class OutboundHTTPRequest: LoopConnection {
 
 /// A parsed outbound URL. `connectAddress` is what lws connects to (an IP after resolution);
 /// `hostHeader` keeps the original name for the Host header and TLS SNI.
-struct OutboundHTTPRequestTarget: Sendable {
+struct HTTPClientTarget: Sendable {
     var method: String
     var tls: Bool
     var hostHeader: String

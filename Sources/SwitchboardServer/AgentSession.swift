@@ -1,0 +1,245 @@
+import CLibWebSockets
+import Foundation
+import SwitchboardCore
+import SwitchboardCrypto
+import SwitchboardRedis
+
+/// One agent console on `/v1/agent` (DESIGN §9).
+///
+/// Lifecycle: `auth` within `auth_timeout` (else close 4401) → `Router.connect` marks the agent
+/// present on this node → `welcome` → (with `resume`) the agent's event stream after `lastSeq` →
+/// live events pushed through pub/sub. Events are delivered in `seq` order and never twice: live
+/// events that arrive while the welcome and replay are being prepared are held, then only those
+/// with a higher `seq` than what was already sent go out.
+///
+/// Every command is checked for ownership by the scripts (an agent acts only on conversations
+/// offered or assigned to it: `forbidden`). Loop thread only.
+final class AgentSession: WebSocketSession {
+    private unowned let broker: Broker
+    private(set) var agent: AgentConfig?
+    private var state = State.awaitingAuth
+    private var held: [(bytes: [UInt8], seq: Int64?)] = []
+    private var deliveredSeq: Int64 = 0
+    private let authTimer: LoopTimer
+    /// Conversations offered to this console: their history may be read before accepting.
+    private var offeredConversations: Set<String> = []
+
+    enum State { case awaitingAuth, authenticating, live }
+
+    init(wsi: OpaquePointer, broker: Broker) {
+        self.broker = broker
+        authTimer = LoopTimer(context: broker.loop.context!)
+        super.init(wsi: wsi, maxQueueBytes: broker.configuration.limits.maxSendQueueBytes,
+                   maxMessageBytes: broker.configuration.limits.maxWSMessageBytes)
+        authTimer.schedule(after: broker.configuration.limits.authTimeout) { [weak self] in
+            guard let self, self.state == .awaitingAuth else { return }
+            self.close(code: lws_close_status(rawValue: 4401), reason: "authenticate within \(Int(broker.configuration.limits.authTimeout)) s")
+        }
+    }
+
+    // MARK: events from the node's pub/sub
+
+    func deliver(event: [UInt8], seq: Int64?) {
+        switch state {
+        case .awaitingAuth:
+            return
+        case .authenticating:
+            held.append((event, seq))
+        case .live:
+            if let seq {
+                guard seq > deliveredSeq else { return }
+                deliveredSeq = seq
+            }
+            noteOffer(event)
+            enqueue(event)
+        }
+    }
+
+    /// Remembers offered conversation ids so `history` may show them before accepting.
+    private func noteOffer(_ event: [UInt8]) {
+        guard event.count < 64 << 10, let text = String(bytes: event, encoding: .utf8), text.contains("\"type\":\"offer\"") else { return }
+        if let obj = try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any],
+           let conv = obj["conversation"] as? [String: Any], let id = conv["id"] as? String {
+            offeredConversations.insert(id)
+        }
+    }
+
+    // MARK: commands
+
+    override func received(_ message: [UInt8]) {
+        let frame: ClientFrame<AgentCommand>
+        do {
+            frame = try AgentCommand.parse(message)
+        } catch {
+            enqueue(error.frame)
+            return
+        }
+        let ref = frame.ref
+        if case .auth(let token, let resume) = frame.command {
+            authenticate(token: token, resume: resume, ref: ref)
+            return
+        }
+        guard state == .live, let agent else {
+            enqueue(WireEvent.error(ref: ref, code: "unauthenticated", message: "send auth first"))
+            return
+        }
+        broker.metrics.agentCommand(frame.command.type)
+        let now = broker.now()
+        switch frame.command {
+        case .auth:
+            break
+        case .ping:
+            enqueue(WireEvent.pong(ref: ref))
+        case .setPresence(let status, let reason):
+            broker.router.setPresence(agentId: agent.id, status: status, reason: reason, now: now) { [weak self] r in
+                self?.answer(ref, r.map { _ in [:] })
+            }
+        case .acceptOffer(let offerId):
+            broker.router.accept(agentId: agent.id, offerId: offerId, now: now) { [weak self] r in
+                self?.answer(ref, r.map { ["conversation": .raw($0)] })
+            }
+        case .rejectOffer(let offerId, let reason):
+            broker.router.reject(agentId: agent.id, offerId: offerId, reason: reason, now: now) { [weak self] r in
+                self?.answer(ref, r.map { _ in [:] })
+            }
+        case .sendMessage(let conversationId, let parts, let clientId):
+            let request = SendRequest(conversationId: conversationId, author: .agent, authorId: agent.id, authorName: agent.name,
+                                      parts: parts, clientId: clientId, requiredAssignee: agent.id, mode: nil)
+            broker.send(request) { [weak self] r in
+                self?.answer(ref, r.map { ["messageId": .string($0.messageId), "conversationId": .string(conversationId), "duplicate": .bool($0.duplicate)] })
+            }
+        case .typing(let conversationId):
+            broker.store.typing(conversationId: conversationId, from: .agent(agent.id), now: now) { [weak self] r in
+                if case .failure(let e) = r { self?.answer(ref, .failure(e)) }
+            }
+        case .transfer(let conversationId, let target, let note):
+            let to: TransferTarget
+            switch target {
+            case .agent(let id): to = .agent(id)
+            case .skill(let skill): to = .skill(skill)
+            }
+            broker.router.transfer(agentId: agent.id, conversationId: conversationId, target: to, note: note, now: now) { [weak self] r in
+                self?.answer(ref, r.map { _ in [:] })
+            }
+        case .close(let conversationId, let category, let disposition):
+            broker.router.close(agentId: agent.id, conversationId: conversationId, category: category?.rawValue,
+                                disposition: disposition, now: now) { [weak self] r in
+                self?.answer(ref, r.map { _ in [:] })
+            }
+        case .history(let conversationId, let before, let limit):
+            history(conversationId: conversationId, before: before, limit: limit, ref: ref)
+        }
+    }
+
+    private func answer(_ ref: WireRef?, _ result: Result<KeyValuePairs<String, JSONFragment>, StoreError>) {
+        switch result {
+        case .success(let fields): enqueue(WireEvent.ack(ref: ref, fields))
+        case .failure(let e): enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+        }
+    }
+
+    /// History is readable by the assignee, by a console the conversation is offered to, and by
+    /// supervisors and admins (DESIGN §11).
+    private func history(conversationId: String, before: String?, limit: Int, ref: WireRef?) {
+        guard let agent else { return }
+        broker.store.conversation(id: conversationId) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let e):
+                self.answer(ref, .failure(e))
+            case .success(let json):
+                let assignee = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["assignee"] as? String
+                let allowed = assignee == agent.id || agent.role != .agent || self.offeredConversations.contains(conversationId)
+                guard allowed else {
+                    self.answer(ref, .failure(.forbidden("conversation \(conversationId) is not assigned to you")))
+                    return
+                }
+                self.broker.store.history(conversationId: conversationId, before: before, limit: limit) { [weak self] r in
+                    self?.answer(ref, r.map { ["conversationId": .string(conversationId), "messages": .raw(JSONText.array($0))] })
+                }
+            }
+        }
+    }
+
+    // MARK: authentication and resume
+
+    private func authenticate(token: String, resume: Int64?, ref: WireRef?) {
+        guard state == .awaitingAuth else {
+            enqueue(WireEvent.error(ref: ref, code: "bad_request", message: "already authenticated"))
+            return
+        }
+        let hash = Digest.sha256Hex(Array(token.utf8))
+        guard let agent = broker.configuration.agents.first(where: { ConstantTime.equals($0.tokenSHA256, hash) }) else {
+            close(code: lws_close_status(rawValue: 4401), reason: "invalid token")
+            return
+        }
+        self.agent = agent
+        state = .authenticating
+        authTimer.cancel()
+        broker.sessions.add(agent: self, id: agent.id)
+        broker.router.connect(agentId: agent.id, node: broker.nodeId, now: broker.now()) { [weak self] result in
+            guard let self, self.wsi != nil else { return }
+            switch result {
+            case .failure(let e):
+                self.enqueue(WireEvent.error(ref: ref, code: e.code, message: "cannot sign in: \(e.message)"))
+                self.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "try again")
+            case .success(let snapshot):
+                for offer in snapshot.offersJSON { self.noteOffer(Array(("{\"type\":\"offer\"," + offer.dropFirst()).utf8)) }
+                let welcome = WireEvent.welcome(agent: agent, presence: snapshot.presence, presenceReason: snapshot.reason,
+                                                conversations: snapshot.conversationsJSON, offers: snapshot.offersJSON,
+                                                lastSeq: snapshot.lastSeq)
+                self.enqueue(welcome)
+                if let resume, resume < snapshot.lastSeq {
+                    self.replay(after: resume, upTo: snapshot.lastSeq)
+                } else {
+                    self.goLive(after: snapshot.lastSeq)
+                }
+            }
+        }
+    }
+
+    /// Sends the stream after `after` in pages, then goes live. Events after `upTo` may also be
+    /// in the stream by now; the `seq` check drops the copies that pub/sub also brings.
+    private func replay(after: Int64, upTo: Int64) {
+        guard let agent else { return }
+        broker.store.replay(agentId: agent.id, afterSeq: after, limit: 500) { [weak self] result in
+            guard let self, self.wsi != nil else { return }
+            switch result {
+            case .failure(let e):
+                self.enqueue(WireEvent.error(ref: nil, code: e.code, message: "resume failed: \(e.message)"))
+                self.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "resume failed")
+            case .success(let events):
+                var last = after
+                for json in events {
+                    let bytes = Array(json.utf8)
+                    if let seq = AgentEventFraming.seq(of: bytes), seq > last {
+                        last = seq
+                        self.enqueue(bytes)
+                    }
+                }
+                if events.count == 500 && last < upTo {
+                    self.replay(after: last, upTo: upTo)
+                } else {
+                    self.goLive(after: max(last, upTo))
+                }
+            }
+        }
+    }
+
+    private func goLive(after seq: Int64) {
+        deliveredSeq = seq
+        state = .live
+        let pending = held
+        held.removeAll()
+        for (bytes, seq) in pending { deliver(event: bytes, seq: seq) }
+    }
+
+    override func closed() {
+        authTimer.cancel()
+        guard let agent else { return }
+        let remaining = broker.sessions.remove(agent: self, id: agent.id)
+        if remaining == 0 {
+            broker.router.disconnect(agentId: agent.id, node: broker.nodeId, now: broker.now()) { _ in }
+        }
+    }
+}

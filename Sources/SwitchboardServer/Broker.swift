@@ -1,0 +1,321 @@
+import CLibWebSockets
+import Dispatch
+import Foundation
+import Logging
+import SwitchboardCore
+import SwitchboardRedis
+import WebChatChannel
+
+/// The broker process: wires the event loop, Redis, the Store and Router, the channel adapters,
+/// the sessions and the delivery worker (DESIGN §3, §4).
+///
+/// Everything after `run()` starts happens on the loop thread; the only other threads are the
+/// signal source (which only sets the stop flag) and the worker pool. Not Sendable.
+public final class Broker {
+    public let configuration: Configuration
+    let logger: Logger
+    let nodeId: String
+    let loop: EventLoopServer
+    private(set) var redis: RedisAsyncConnection!
+    private var pubsub: RedisAsyncConnection!
+    private(set) var router: Router!
+    private(set) var store: Store!
+    private var runner: ScriptRunner!
+    private let library: ScriptLibrary
+    private let managedRedis: ManagedRedis?
+    let sessions = SessionRegistry()
+    let metrics: BrokerMetrics
+    let adapters: [String: any ChannelAdapter]
+    let visitorTokens: VisitorToken
+    let assets = StaticAssets()
+    private(set) var workers: WorkerPool!
+    private(set) var outbox: OutboxWorker!
+    var publicLimiter: RateLimiter
+    private(set) var isShuttingDown = false
+    /// Redis connected, scripts loaded, agents synced: `/readyz` is true.
+    private(set) var isReady = false
+    private var subscribed = false
+    private var timers: [RepeatingLoopTimer] = []
+    private var signalSources: [DispatchSourceSignal] = []
+
+    public init(configuration: Configuration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.nodeId = configuration.node.id
+        self.loop = EventLoopServer(listen: configuration.listen, tls: configuration.tls, bodyLimit: configuration.limits.maxBodyBytes)
+        self.library = try ScriptLibrary.bundled()
+        self.metrics = BrokerMetrics()
+        self.adapters = try ChannelAdapters.make(configuration.channels)
+        self.visitorTokens = try VisitorToken(secret: configuration.visitorTokenSecret.isEmpty ? "unused-without-webchat-channels" : configuration.visitorTokenSecret)
+        self.publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
+        if configuration.redis.url == nil {
+            managedRedis = ManagedRedis(dataDir: configuration.dataDir, executable: configuration.redis.redisServerPath,
+                                        appendfsync: configuration.redis.appendfsync)
+        } else {
+            managedRedis = nil
+        }
+    }
+
+    /// Milliseconds since the epoch: the clock every script call is given (DESIGN §7).
+    func now() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
+    /// Runs until SIGINT/SIGTERM; returns the process exit status.
+    public func run() -> Int32 {
+        do {
+            try start()
+        } catch {
+            logger.critical("startup failed: \(error)")
+            managedRedis?.stop()
+            return 1
+        }
+        loop.run()
+        shutdown()
+        return 0
+    }
+
+    private func start() throws {
+        let endpoint: RedisEndpoint
+        if let managedRedis {
+            try managedRedis.start()
+            endpoint = managedRedis.endpoint
+            logger.info("managed redis-server started", metadata: ["pid": "\(managedRedis.pid)", "socket": "\(managedRedis.socketPath)"])
+        } else if let url = configuration.redis.url, let parsed = RedisEndpoint(url: url) {
+            endpoint = parsed
+        } else {
+            throw ServerError.startFailed("redis.url is not a redis:// or unix:// URL")
+        }
+        loop.delegate = self
+        try loop.start()
+        let context = loop.context!
+        let vhost = loop.vhost!
+        let waker = LoopWaker(context: context)
+        workers = WorkerPool(threads: 2, wake: { waker.wake() })
+
+        redis = RedisAsyncConnection(endpoint: endpoint, name: "commands", context: context, vhost: vhost)
+        pubsub = RedisAsyncConnection(endpoint: endpoint, name: "pubsub", context: context, vhost: vhost)
+        runner = ScriptRunner(redis: redis, library: library)
+        router = Router(runner: runner, prefix: configuration.redis.prefix, settings: configuration.routing)
+        store = Store(runner: runner, prefix: configuration.redis.prefix)
+        outbox = OutboxWorker(broker: self)
+
+        redis.onConnect = { [weak self] in self?.commandsConnected() }
+        redis.onDisconnect = { [weak self] reason in self?.redisLost(reason) }
+        pubsub.onConnect = { [weak self] in self?.pubsubConnected() }
+        pubsub.onDisconnect = { [weak self] _ in self?.subscribed = false }
+        redis.start()
+        pubsub.start()
+
+        startTimers(context: context)
+        installSignalHandlers()
+        let scheme = configuration.tls == nil ? "http" : "https"
+        logger.info("switchboard listening", metadata: [
+            "url": "\(scheme)://\(configuration.listen.host):\(configuration.listen.port)/", "node": "\(nodeId)",
+            "redis": "\(endpoint)",
+        ])
+    }
+
+    private func startTimers(context: OpaquePointer) {
+        let r = configuration.routing
+        timers = [
+            RepeatingLoopTimer(context: context, interval: r.sweepInterval) { [weak self] in self?.sweep() },
+            RepeatingLoopTimer(context: context, interval: configuration.node.heartbeatInterval) { [weak self] in self?.heartbeat() },
+            RepeatingLoopTimer(context: context, interval: 3) { [weak self] in self?.refreshVisitorQueues() },
+            RepeatingLoopTimer(context: context, interval: 60) { [weak self] in
+                guard let self else { return }
+                self.publicLimiter.prune(now: Date().timeIntervalSince1970)
+            },
+        ]
+        timers.forEach { $0.start() }
+        outbox.start(context: context)
+    }
+
+    private func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [stop = loop.stopSignal] in stop() }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    // MARK: Redis lifecycle
+
+    private func commandsConnected() {
+        logger.info("redis connected")
+        runner.preload { [weak self] result in
+            guard let self else { return }
+            if case .failure(let e) = result {
+                self.logger.error("loading Lua scripts failed: \(e.message)")
+                return
+            }
+            self.store.ensureOutboxGroup { [weak self] _ in
+                guard let self else { return }
+                self.router.syncAgents(self.configuration.agents, now: self.now()) { [weak self] r in
+                    guard let self else { return }
+                    switch r {
+                    case .success:
+                        self.isReady = true
+                        self.heartbeat()
+                        self.outbox.kick()
+                    case .failure(let e):
+                        self.logger.error("syncing agents failed: \(e.message)")
+                    }
+                }
+            }
+        }
+    }
+
+    private func redisLost(_ reason: String) {
+        if isReady { logger.error("redis connection lost: \(reason); answering 503 until it returns") }
+        isReady = false
+    }
+
+    private func pubsubConnected() {
+        pubsub.subscribe(configuration.redis.prefix + "node:" + nodeId, onMessage: { [weak self] _, payload in
+            self?.sessions.dispatch(payload)
+        }, completion: { [weak self] result in
+            if case .success = result { self?.subscribed = true }
+        })
+    }
+
+    // MARK: periodic work
+
+    private func sweep() {
+        guard isReady else { return }
+        router.sweep(now: now()) { [weak self] result in
+            if case .failure(let e) = result, e.code != "unavailable" {
+                self?.logger.error("sweep failed: \(e.message)")
+            }
+        }
+    }
+
+    private func heartbeat() {
+        guard isReady else { return }
+        let ttl = Int(configuration.node.heartbeatTTL * 1000)
+        redis.send(["SET", configuration.redis.prefix + "node:" + nodeId, String(sessions.agentSessionCount), "PX", String(ttl)])
+    }
+
+    private func refreshVisitorQueues() {
+        guard isReady else { return }
+        for session in sessions.allVisitors.values where session.waitingInQueue {
+            session.refreshQueuePosition()
+        }
+    }
+
+    // MARK: shared flows
+
+    /// Stores an inbound message and, for a new conversation (or a retried duplicate whose
+    /// conversation is still waiting), enqueues it. `completion` succeeds only once Redis holds
+    /// everything: the caller may then acknowledge (DESIGN §9).
+    func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
+                completion: @escaping (Result<IngestOutcome, StoreError>) -> Void) {
+        let request = IngestRequest(channel: channel, message: message, visitorNode: visitorNode)
+        let now = self.now()
+        store.ingest(request, now: now) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let e):
+                completion(.failure(e))
+            case .success(let outcome):
+                if !outcome.duplicate { self.metrics.inbound(channel: channel.id) }
+                // Enqueue is idempotent, so a retried webhook whose first attempt stored the message
+                // but failed before enqueueing still gets its conversation routed.
+                guard outcome.created || (outcome.duplicate && outcome.status == .queued) else {
+                    completion(.success(outcome))
+                    return
+                }
+                self.router.enqueue(conversationId: outcome.conversationId, front: false, now: now) { r in
+                    switch r {
+                    case .success: completion(.success(outcome))
+                    case .failure(let e): completion(.failure(e))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores a reply and hands it to the outbox worker when it goes through a provider.
+    func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void) {
+        store.send(request, now: now()) { [weak self] result in
+            if case .success(let outcome) = result, outcome.outboxEntryId != nil { self?.outbox.kick() }
+            completion(result)
+        }
+    }
+
+    /// Satisfaction rating from the visitor (DESIGN §1: satisfaction ≥ 80%), kept on the
+    /// conversation hash for the statistics. The conversation id comes from the server-side
+    /// session binding, never from the visitor, so a plain HSET is safe.
+    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void) {
+        let key = configuration.redis.prefix + "conv:{" + conversationId + "}"
+        redis.send(["HSET", key, "csat", String(rating), "csatComment", comment ?? "", "csatAt", String(now())]) { result in
+            switch result {
+            case .success(.error(let m)): completion(.failure(.internal(m)))
+            case .success: completion(.success(()))
+            case .failure(let e): completion(.failure(StoreError(e)))
+            }
+        }
+    }
+
+    // MARK: shutdown
+
+    /// SIGTERM/SIGINT: close consoles with 1012 so they reconnect elsewhere (their agents enter the
+    /// reconnect grace, not offline), let in-flight Redis replies land, stop Redis, exit.
+    private func shutdown() {
+        isShuttingDown = true
+        logger.info("shutting down")
+        for list in sessions.agents.values {
+            for s in list { s.close(code: lws_close_status(rawValue: 1012), reason: "server restarting") }   // RFC 6455 §7.4.1 via IANA: 1012 service restart
+        }
+        for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "server restarting") }
+        timers.forEach { $0.stop() }
+        outbox.stop()
+        let deadline = Date().addingTimeInterval(3)
+        loop.serviceBriefly { Date() > deadline || (sessions.agentSessionCount == 0 && outbox.inFlight == 0 && drainTick()) }
+        redis.stop()
+        pubsub.stop()
+        workers.shutdown()
+        signalSources.forEach { $0.cancel() }
+        managedRedis?.stop()
+        logger.info("stopped")
+    }
+
+    /// One more loop turn after the sockets closed, so their disconnect scripts are answered.
+    private var drainTurns = 0
+    private func drainTick() -> Bool {
+        drainTurns += 1
+        return drainTurns > 20
+    }
+}
+
+extension Broker: EventLoopDelegate {
+    func loopWoke() {
+        workers?.drainCompleted()
+    }
+
+    func shouldAcceptWebSocket(path: String, remoteAddress: String) -> Bool {
+        if isShuttingDown { return false }
+        switch path {
+        case "/v1/agent": return true
+        case "/v1/visitor":
+            // Public endpoint: per-IP connection rate (DESIGN §11).
+            return publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970)
+        default: return false
+        }
+    }
+
+    func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession? {
+        switch path {
+        case "/v1/agent":
+            return AgentSession(wsi: wsi, broker: self)
+        case "/v1/visitor":
+            let session = VisitorSession(wsi: wsi, broker: self)
+            sessions.add(visitor: session)
+            return session
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Prometheus
+import SwitchboardCore
+import SwitchboardRedis
+
+/// The node's Prometheus metrics (`GET /metrics`), through swift-metrics backed by
+/// swift-prometheus. In-process counters count what this node did; gauges and cluster-wide
+/// counters (offers, abandons) are read from Redis at scrape time (`Router.stats`).
+///
+/// Loop thread only (the registry itself is thread-safe; the caches are not).
+final class BrokerMetrics {
+    let registry = PrometheusCollectorRegistry()
+    private var inboundCounters: [String: Prometheus.Counter] = [:]
+    private var deliveryCounters: [String: Prometheus.Counter] = [:]
+    private var commandCounters: [String: Prometheus.Counter] = [:]
+    private var httpCounters: [Int: Prometheus.Counter] = [:]
+
+    func inbound(channel: String) {
+        counter(&inboundCounters, channel, name: "switchboard_inbound_messages_total", label: "channel").increment()
+    }
+
+    func delivery(outcome: String) {
+        counter(&deliveryCounters, outcome, name: "switchboard_deliveries_total", label: "outcome").increment()
+    }
+
+    func agentCommand(_ type: String) {
+        counter(&commandCounters, type, name: "switchboard_agent_commands_total", label: "type").increment()
+    }
+
+    func httpResponse(status: Int) {
+        if let c = httpCounters[status] { c.increment(); return }
+        let c = registry.makeCounter(name: "switchboard_http_responses_total", labels: [("status", String(status))])
+        httpCounters[status] = c
+        c.increment()
+    }
+
+    private func counter(_ cache: inout [String: Prometheus.Counter], _ value: String, name: String, label: String) -> Prometheus.Counter {
+        if let c = cache[value] { return c }
+        let c = registry.makeCounter(name: name, labels: [(label, value)])
+        cache[value] = c
+        return c
+    }
+
+    /// The exposition text: this node's registry, then the cluster view from Redis.
+    func render(stats: RoutingStats?, ready: Bool, agentSockets: Int, visitorSockets: Int) -> String {
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        var out = String(decoding: bytes, as: UTF8.self)
+        func line(_ s: String) { out += s + "\n" }
+        line("# TYPE switchboard_ready gauge")
+        line("switchboard_ready \(ready ? 1 : 0)")
+        line("# TYPE switchboard_sockets gauge")
+        line("switchboard_sockets{kind=\"agent\"} \(agentSockets)")
+        line("switchboard_sockets{kind=\"visitor\"} \(visitorSockets)")
+        guard let stats else { return out }
+        line("# TYPE switchboard_queue_depth gauge")
+        for (skill, depth) in stats.queueDepths.sorted(by: { $0.key < $1.key }) {
+            line("switchboard_queue_depth{skill=\"\(Self.escape(skill))\"} \(depth)")
+        }
+        line("# TYPE switchboard_agents gauge")
+        for presence in PresenceStatus.allCases {
+            line("switchboard_agents{presence=\"\(presence.rawValue)\"} \(stats.presence[presence] ?? 0)")
+        }
+        // Cluster-wide counters kept in Redis by the routing scripts (every node reports the same
+        // values; aggregate with max(), not sum()).
+        line("# TYPE switchboard_offers_total counter")
+        for outcome in ["made", "accepted", "rejected", "timeout"] {
+            line("switchboard_offers_total{outcome=\"\(outcome)\"} \(stats.counters["offers_" + outcome] ?? 0)")
+        }
+        line("# TYPE switchboard_conversations_total counter")
+        for event in ["enqueued", "abandoned", "closed", "requeued", "transfers"] {
+            line("switchboard_conversations_total{event=\"\(event)\"} \(stats.counters[event] ?? 0)")
+        }
+        return out
+    }
+
+    /// Label values escape backslash, quote and newline (Prometheus text format 0.0.4).
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

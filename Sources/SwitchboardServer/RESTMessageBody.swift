@@ -1,0 +1,51 @@
+import Foundation
+import SwitchboardCore
+
+/// The body of `POST /v1/conversations/{id}/messages`: `{"text":"…"}` or `{"parts":[…]}`, with an
+/// optional `clientId` (idempotency) and `authorName` (what the contact sees as the bot's name).
+struct RESTMessageBody {
+    var parts: [MessagePart]
+    var clientId: String?
+    var authorName: String?
+
+    struct Invalid: Error { let message: String }
+
+    static func parse(_ body: [UInt8]) throws(Invalid) -> RESTMessageBody {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw Invalid(message: "body must be a JSON object")
+        }
+        var parts: [MessagePart] = []
+        if let text = object["text"] {
+            guard let t = text as? String, !t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw Invalid(message: "text must be a non-empty string")
+            }
+            guard t.count <= AgentCommand.maxTextLength else { throw Invalid(message: "text is longer than \(AgentCommand.maxTextLength) characters") }
+            parts.append(.text(t))
+        }
+        if let raw = object["parts"] {
+            guard let array = raw as? [Any], let data = try? JSONSerialization.data(withJSONObject: array),
+                  let decoded = try? JSONDecoder().decode([MessagePart].self, from: data) else {
+                throw Invalid(message: "parts must be an array of message parts ({\"type\":\"text\",\"text\":…}, {\"type\":\"media\",…})")
+            }
+            parts += decoded
+        }
+        guard !parts.isEmpty else { throw Invalid(message: "give text or parts") }
+        let clientId = object["clientId"] as? String
+        if let clientId, clientId.isEmpty || clientId.count > AgentCommand.maxClientIdLength {
+            throw Invalid(message: "clientId must be 1–\(AgentCommand.maxClientIdLength) characters")
+        }
+        return RESTMessageBody(parts: parts, clientId: clientId, authorName: object["authorName"] as? String)
+    }
+}
+
+/// `a=1&b=2` → `["a": "1", "b": "2"]`. lws has already percent-decoded the arguments.
+enum QueryString {
+    static func parse(_ query: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+        }
+        return out
+    }
+}

@@ -1,0 +1,189 @@
+import CLibWebSockets
+import SwitchboardCore
+import SwitchboardCrypto
+import SwitchboardRedis
+import WebChatChannel
+
+/// One web-chat visitor on `/v1/visitor` (DESIGN §9, the web-chat channel).
+///
+/// `hello` names the channel and, for a returning visitor, carries the signed visitor token; the
+/// answer is `ready` with the token, the open conversation if any, and its history. Messages are
+/// ingested exactly like a provider webhook (dedup on the visitor's `clientId`), so a retried send
+/// is stored once. While the conversation waits, the visitor gets `queue{position,…}` updates.
+/// Leaving while still queued or offered abandons the conversation (DESIGN §7, Abandon).
+///
+/// Loop thread only.
+final class VisitorSession: WebSocketSession {
+    private unowned let broker: Broker
+    private var channel: ChannelConfig?
+    private var visitorId: String?
+    private var name: String?
+    private(set) var conversationId: String?
+    /// The last queue position sent, so periodic refreshes only send changes.
+    private var lastQueuePosition: Int?
+    private(set) var waitingInQueue = false
+
+    init(wsi: OpaquePointer, broker: Broker) {
+        self.broker = broker
+        super.init(wsi: wsi, maxQueueBytes: broker.configuration.limits.maxSendQueueBytes,
+                   maxMessageBytes: broker.configuration.limits.maxWSMessageBytes)
+    }
+
+    /// A push from pub/sub for this visitor's conversation.
+    func deliver(event: [UInt8]) {
+        if event.starts(with: Array("{\"type\":\"agent.joined\"".utf8)) || event.starts(with: Array("{\"type\":\"conversation.closed\"".utf8)) {
+            waitingInQueue = false
+        }
+        enqueue(event)
+    }
+
+    override func received(_ message: [UInt8]) {
+        let frame: ClientFrame<VisitorCommand>
+        do {
+            frame = try VisitorCommand.parse(message)
+        } catch {
+            enqueue(error.frame)
+            return
+        }
+        let ref = frame.ref
+        if case .hello(let channelId, let token, let name, _) = frame.command {
+            hello(channelId: channelId, token: token, name: name, ref: ref)
+            return
+        }
+        guard let channel, let visitorId else {
+            enqueue(WireEvent.error(ref: ref, code: "bad_request", message: "send hello first"))
+            return
+        }
+        let now = broker.now()
+        switch frame.command {
+        case .hello:
+            break
+        case .ping:
+            enqueue(WireEvent.pong(ref: ref))
+        case .sendMessage(let text, let clientId):
+            let inbound = InboundMessage(from: Identity(kind: .webchat, address: visitorId), displayName: name,
+                                         externalId: "\(visitorId):\(clientId)", parts: [.text(text)])
+            broker.ingest(channel: channel, message: inbound, visitorNode: broker.nodeId) { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .failure(let e):
+                    self.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                case .success(let outcome):
+                    self.bind(outcome.conversationId)
+                    self.enqueue(WireEvent.ack(ref: ref, ["messageId": .string(outcome.messageId),
+                                                          "conversationId": .string(outcome.conversationId)]))
+                    if outcome.status == .queued || outcome.status == .offered {
+                        self.waitingInQueue = true
+                        self.refreshQueuePosition()
+                    }
+                }
+            }
+        case .typing:
+            guard let conversationId else { return }
+            broker.store.typing(conversationId: conversationId, from: .visitor, now: now) { _ in }
+        case .csat(let rating, let comment):
+            guard let conversationId else {
+                enqueue(WireEvent.error(ref: ref, code: "bad_request", message: "no conversation to rate"))
+                return
+            }
+            broker.recordCSAT(conversationId: conversationId, rating: rating, comment: comment) { [weak self] r in
+                switch r {
+                case .success: self?.enqueue(WireEvent.ack(ref: ref))
+                case .failure(let e): self?.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                }
+            }
+        }
+    }
+
+    private func hello(channelId: String, token: String?, name: String?, ref: WireRef?) {
+        guard visitorId == nil else {
+            enqueue(WireEvent.error(ref: ref, code: "bad_request", message: "hello was already sent"))
+            return
+        }
+        guard let channel = broker.configuration.channel(id: channelId), channel.kind == .webchat else {
+            enqueue(WireEvent.error(ref: ref, code: "not_found", message: "no web-chat channel '\(channelId)'"))
+            return
+        }
+        let signer = broker.visitorTokens
+        var id: String? = nil
+        if let token, !token.isEmpty {
+            id = try? signer.verify(token)   // a bad or foreign token starts a fresh visitor, it is not an error
+        }
+        if id == nil {
+            guard let random = try? SecureRandom.bytes(16) else {
+                enqueue(WireEvent.error(ref: ref, code: "internal", message: "no randomness available"))
+                return
+            }
+            id = try? VisitorToken.makeVisitorId(randomBytes: random)
+        }
+        guard let visitorId = id else { return }
+        self.visitorId = visitorId
+        self.channel = channel
+        self.name = name
+        guard let issued = try? signer.sign(visitorId: visitorId) else {
+            enqueue(WireEvent.error(ref: ref, code: "internal", message: "cannot issue a visitor token"))
+            return
+        }
+        broker.store.openConversation(identity: Identity(kind: .webchat, address: visitorId), channelId: channel.id) { [weak self] result in
+            guard let self, self.wsi != nil else { return }
+            switch result {
+            case .failure(let e):
+                self.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                self.visitorId = nil
+            case .success(nil):
+                self.enqueue(WireEvent.ready(visitorToken: issued, conversationId: nil, history: []))
+            case .success(let open?):
+                self.bind(open.conversationId)
+                self.broker.store.attachVisitor(conversationId: open.conversationId, node: self.broker.nodeId, now: self.broker.now()) { _ in }
+                self.broker.store.history(conversationId: open.conversationId, before: nil, limit: 100) { [weak self] h in
+                    guard let self else { return }
+                    let history = (try? h.get()) ?? []
+                    self.enqueue(WireEvent.ready(visitorToken: issued, conversationId: open.conversationId, history: history))
+                    let status = ConversationJSON.status(of: open.conversationJSON)
+                    if status == .queued || status == .offered {
+                        self.waitingInQueue = true
+                        self.refreshQueuePosition()
+                    } else if status == .assigned, let id = ConversationJSON.assignee(of: open.conversationJSON),
+                              let agent = self.broker.configuration.agent(id: id) {
+                        // A returning visitor learns who is serving them (the live event was sent earlier).
+                        self.enqueue("{\"type\":\"agent.joined\",\"name\":" + JSONString.quote(agent.name) + "}")
+                    }
+                }
+            }
+        }
+    }
+
+    private func bind(_ conversationId: String) {
+        guard self.conversationId != conversationId else { return }
+        if let previous = self.conversationId { broker.sessions.remove(visitor: self, conversationId: previous) ; broker.sessions.add(visitor: self) }
+        self.conversationId = conversationId
+        lastQueuePosition = nil
+        broker.sessions.bind(visitor: self, conversationId: conversationId)
+    }
+
+    /// Sends `queue{position,estimatedWaitSeconds}` if the position changed (called after each
+    /// message while waiting and by the broker's periodic refresh).
+    func refreshQueuePosition() {
+        guard waitingInQueue, let conversationId else { return }
+        broker.router.queuePosition(conversationId: conversationId, now: broker.now()) { [weak self] result in
+            guard let self, self.wsi != nil, case .success(let position?) = result else {
+                if case .success(nil) = result { self?.waitingInQueue = false }
+                return
+            }
+            guard position.position != self.lastQueuePosition else { return }
+            self.lastQueuePosition = position.position
+            self.enqueue(WireEvent.queue(position: position.position, estimatedWaitSeconds: position.estimatedWaitSeconds))
+        }
+    }
+
+    override func closed() {
+        broker.sessions.remove(visitor: self, conversationId: conversationId)
+        guard let conversationId else { return }
+        let now = broker.now()
+        broker.store.detachVisitor(conversationId: conversationId, node: broker.nodeId, now: now) { _ in }
+        if waitingInQueue && !broker.isShuttingDown {
+            // The visitor left before an agent took the conversation: abandoned (DESIGN §7).
+            broker.router.abandon(conversationId: conversationId, now: now) { _ in }
+        }
+    }
+}
