@@ -1,0 +1,109 @@
+import Yams
+
+/// The `channels` section: one entry per configured channel instance (DESIGN §6, §10).
+extension ConfigurationLoader {
+    /// Keys with a typed home in `ChannelConfig`; every other key is a provider setting.
+    static let channelFields = ["id", "kind", "provider", "skill", "priority", "outbound"]
+    static let outboundKeys = ["url", "account_sid", "auth_token", "from"]
+    static let smsProviders = ["twilio", "aliyun", "tencent", "generic"]
+    static let priorities = 0...9
+
+    static func readChannels(_ map: ConfigMap, skills: [String], _ reader: ConfigReader) -> [ChannelConfig] {
+        guard let items = reader.sequence(map["channels"], at: "channels") else { return [] }
+        var channels: [ChannelConfig] = []
+        var firstIndexOfId: [String: Int] = [:]
+        for (i, item) in items.enumerated() {
+            let path = "channels[\(i)]"
+            guard let entry = reader.mapping(item, at: path) else {
+                if ConfigReader.isNull(item) { reader.fail(path, "expected a mapping of keys, found nothing") }
+                continue
+            }
+            let id = reader.requiredString(entry, "id")
+            if let id {
+                if !isValidId(id) {
+                    reader.fail(entry.path("id"), "'\(id)' is not a valid id (letters, digits, '_', '-', '.', '@'): it is part of webhook URLs")
+                } else if let first = firstIndexOfId[id] {
+                    reader.fail(entry.path("id"), "duplicate channel id '\(id)' (also channels[\(first)])")
+                } else {
+                    firstIndexOfId[id] = i
+                }
+            }
+            let kind = readKind(entry, reader)
+            let provider = readProvider(entry, kind: kind, reader)
+            let skill = reader.requiredString(entry, "skill")
+            if let skill, !skills.contains(skill) {
+                reader.fail(entry.path("skill"), "unknown skill '\(skill)' (\(declared(skills)))")
+            }
+            let priority = reader.integer(entry, "priority", default: 0, in: priorities)
+            let settings = readSettings(entry, reader)
+            if provider == "twilio" {
+                // Twilio signs each webhook over the exact public URL with the auth token; without
+                // either, no inbound request could be verified.
+                for key in ["auth_token", "public_url"] {
+                    let written = entry[key].map { !ConfigReader.isNull($0) } ?? false
+                    // Written but unreadable (an unset env: variable) was reported already.
+                    if settings[key] == nil && written { continue }
+                    if (settings[key] ?? "").isEmpty {
+                        reader.fail(entry.path(key), "is required for a twilio channel (it verifies X-Twilio-Signature)")
+                    }
+                }
+                if let url = settings["public_url"], !url.isEmpty, !isHTTPURL(url) {
+                    reader.fail(entry.path("public_url"), "must be an http:// or https:// URL, found '\(url)'")
+                }
+            }
+            let outbound = readOutbound(reader.mapping(entry["outbound"], at: entry.path("outbound")),
+                                        channelToken: settings["auth_token"], reader)
+            channels.append(ChannelConfig(id: id ?? "", kind: kind ?? .webchat, provider: provider, skill: skill ?? "",
+                                          priority: priority, settings: settings, outbound: outbound))
+        }
+        return channels
+    }
+
+    private static func readKind(_ entry: ConfigMap, _ reader: ConfigReader) -> ChannelKind? {
+        guard let text = reader.requiredString(entry, "kind") else { return nil }
+        guard let kind = ChannelKind(rawValue: text) else {
+            reader.fail(entry.path("kind"), "unknown channel kind '\(text)' (kinds: \(ChannelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        return kind
+    }
+
+    private static func readProvider(_ entry: ConfigMap, kind: ChannelKind?, _ reader: ConfigReader) -> String? {
+        let provider = reader.string(entry, "provider").flatMap { $0.isEmpty ? nil : $0 }
+        guard kind == .sms else { return provider }
+        guard let provider else {
+            reader.fail(entry.path("provider"), "is required for an sms channel: one of \(smsProviders.joined(separator: "|"))")
+            return nil
+        }
+        guard smsProviders.contains(provider) else {
+            reader.fail(entry.path("provider"), "unknown sms provider '\(provider)' (one of \(smsProviders.joined(separator: "|")))")
+            return nil
+        }
+        return provider
+    }
+
+    /// Provider settings (`auth_token`, `public_url`, `hmac_secret`, `bot_url`, …) as resolved
+    /// strings. Each adapter reads its own; the loader only insists they are single values.
+    private static func readSettings(_ entry: ConfigMap, _ reader: ConfigReader) -> [String: String] {
+        var settings: [String: String] = [:]
+        for key in entry.keys where !channelFields.contains(key) {
+            if let value = reader.scalar(entry[key], at: entry.path(key)) { settings[key] = value }
+        }
+        return settings
+    }
+
+    private static func readOutbound(_ map: ConfigMap?, channelToken: String?, _ reader: ConfigReader) -> OutboundSettings? {
+        guard let map else { return nil }
+        reader.checkKeys(map, allowed: outboundKeys)
+        let url = reader.requiredString(map, "url")
+        if let url, !isHTTPURL(url) {
+            reader.fail(map.path("url"), "must be an http:// or https:// URL, found '\(url)'")
+        }
+        let nonEmpty = { (key: String) -> String? in reader.string(map, key).flatMap { $0.isEmpty ? nil : $0 } }
+        // The gateway's basic-auth password is usually the same account token that signs inbound
+        // webhooks, so it defaults to the channel's own `auth_token`.
+        return OutboundSettings(url: url ?? "", accountSid: nonEmpty("account_sid"),
+                                authToken: nonEmpty("auth_token") ?? channelToken.flatMap { $0.isEmpty ? nil : $0 },
+                                from: nonEmpty("from"))
+    }
+}
