@@ -18,6 +18,12 @@ final class ConfigReader {
         issues.append(ConfigurationError.Issue(path: path, reason: reason))
     }
 
+    /// Whether a value was already refused, so that checks relating it to other values do not
+    /// pile a second, confusing issue onto the default that stands in for it.
+    func hasIssue(at paths: String...) -> Bool {
+        issues.contains { paths.contains($0.path) }
+    }
+
     // MARK: Shapes
 
     /// The mapping at `path`; nil when absent or null (no issue) or not a mapping (issue).

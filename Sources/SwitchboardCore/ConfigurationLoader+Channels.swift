@@ -53,7 +53,10 @@ extension ConfigurationLoader {
             }
             let outbound = readOutbound(reader.mapping(entry["outbound"], at: entry.path("outbound")),
                                         channelToken: settings["auth_token"], reader)
-            channels.append(ChannelConfig(id: id ?? "", kind: kind ?? .webchat, provider: provider, skill: skill ?? "",
+            // Without a kind there is no channel to describe; the issue is recorded, and leaving
+            // it out keeps kind-based checks (the visitor secret) from guessing.
+            guard let kind else { continue }
+            channels.append(ChannelConfig(id: id ?? "", kind: kind, provider: provider, skill: skill ?? "",
                                           priority: priority, settings: settings, outbound: outbound))
         }
         return channels

@@ -45,7 +45,8 @@ extension ConfigurationLoader {
                     firstIndexOfId[id] = i
                 }
             }
-            let name = reader.string(entry, "name") ?? id ?? ""
+            // The console shows the id when no display name is configured.
+            let name = reader.string(entry, "name").flatMap { $0.isEmpty ? nil : $0 } ?? id ?? ""
             let role = reader.choice(entry, "role", default: AgentConfig.Role.agent, allowed: [.agent, .supervisor, .admin])
             let token = readHash(entry, "token_sha256", reader)
             if let token {

@@ -67,7 +67,7 @@ public enum ConfigurationLoader {
         config.channels = readChannels(map, skills: config.skills, reader)
         config.visitorTokenSecret = reader.string(map, "visitor_token_secret", default: "")
         if let web = config.channels.firstIndex(where: { $0.kind == .webchat }),
-           config.visitorTokenSecret.count < minimumVisitorSecretLength {
+           config.visitorTokenSecret.count < minimumVisitorSecretLength, !reader.hasIssue(at: "visitor_token_secret") {
             let state = config.visitorTokenSecret.isEmpty ? "is empty" : "is shorter than \(minimumVisitorSecretLength) characters"
             reader.fail("visitor_token_secret", "\(state), but channels[\(web)] ('\(config.channels[web].id)') is a webchat channel "
                         + "whose visitor tokens it signs (use at least \(minimumVisitorSecretLength) random characters)")
@@ -96,7 +96,8 @@ public enum ConfigurationLoader {
         node.heartbeatTTL = reader.duration(map, "heartbeat_ttl", default: node.heartbeatTTL)
         // A TTL within one interval lets a live node's key lapse between beats, and every other
         // node would then requeue its agents' conversations.
-        if node.heartbeatTTL <= node.heartbeatInterval {
+        if node.heartbeatTTL <= node.heartbeatInterval,
+           !reader.hasIssue(at: map.path("heartbeat_ttl"), map.path("heartbeat_interval")) {
             reader.fail(map.path("heartbeat_ttl"), "must be longer than node.heartbeat_interval "
                         + "(\(format(node.heartbeatTTL)) ≤ \(format(node.heartbeatInterval)))")
         }
@@ -151,7 +152,7 @@ public enum ConfigurationLoader {
         limits.publicRatePerIP = reader.number(map, "public_rate_per_ip", default: limits.publicRatePerIP, positive: true)
         limits.publicBurstPerIP = reader.number(map, "public_burst_per_ip", default: limits.publicBurstPerIP, positive: true)
         // A bucket smaller than one token never admits a request.
-        if limits.publicBurstPerIP < 1 {
+        if limits.publicBurstPerIP < 1, !reader.hasIssue(at: map.path("public_burst_per_ip")) {
             reader.fail(map.path("public_burst_per_ip"), "must be at least 1")
         }
         return limits
@@ -183,13 +184,14 @@ public enum ConfigurationLoader {
         outbox.maxBackoff = reader.duration(map, "max_backoff", default: outbox.maxBackoff)
         outbox.requestTimeout = reader.duration(map, "request_timeout", default: outbox.requestTimeout)
         outbox.claimMinIdle = reader.duration(map, "claim_min_idle", default: outbox.claimMinIdle)
-        if outbox.maxBackoff < outbox.initialBackoff {
+        if outbox.maxBackoff < outbox.initialBackoff, !reader.hasIssue(at: map.path("max_backoff"), map.path("initial_backoff")) {
             reader.fail(map.path("max_backoff"), "must not be shorter than outbox.initial_backoff "
                         + "(\(format(outbox.maxBackoff)) < \(format(outbox.initialBackoff)))")
         }
         // A claim sooner than a request can take would let a second node deliver a message that
         // the first is still sending.
-        if outbox.claimMinIdle <= outbox.requestTimeout {
+        if outbox.claimMinIdle <= outbox.requestTimeout,
+           !reader.hasIssue(at: map.path("claim_min_idle"), map.path("request_timeout")) {
             reader.fail(map.path("claim_min_idle"), "must be longer than outbox.request_timeout "
                         + "(\(format(outbox.claimMinIdle)) ≤ \(format(outbox.requestTimeout)))")
         }

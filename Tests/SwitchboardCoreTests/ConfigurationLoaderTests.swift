@@ -313,6 +313,25 @@ final class ConfigurationLoaderTests: XCTestCase {
                          "without a webchat channel the secret is unused")
     }
 
+    func testOneIssuePerMistake() {
+        // An unset secret is reported once, not again as "empty".
+        let web = "skills: [general]\nchannels: [ { id: web, kind: webchat, skill: general } ]\n"
+        XCTAssertEqual(loadError(web + "visitor_token_secret: env:VS\n").issues,
+                       [.init(path: "visitor_token_secret", reason: "environment variable 'VS' is not set")])
+        // A channel with a bad kind is not taken for a webchat channel that needs a secret.
+        XCTAssertEqual(loadError("skills: [general]\nchannels: [ { id: x, kind: chat, skill: general } ]\n").paths, ["channels[0].kind"])
+        // A refused value is not compared with its neighbours.
+        XCTAssertEqual(loadError("node: { heartbeat_interval: soon }\noutbox: { request_timeout: never }\n").paths,
+                       ["node.heartbeat_interval", "outbox.request_timeout"])
+        XCTAssertEqual(loadError("limits: { public_burst_per_ip: 0.5 }\n").issues,
+                       [.init(path: "limits.public_burst_per_ip", reason: "must be at least 1")])
+    }
+
+    func testAgentNameDefaultsToId() throws {
+        let yaml = "agents:\n  - { id: a1, token_sha256: \"\(Self.hashA)\" }\n  - { id: a2, name: \"\", token_sha256: \"\(Self.hashB)\" }\n"
+        XCTAssertEqual(try ConfigurationLoader.load(yaml: yaml, environment: [:]).agents.map(\.name), ["a1", "a2"])
+    }
+
     func testRedisURLSchemeAppendfsyncAndPrefix() {
         XCTAssertEqual(loadError("redis: { url: \"http://x:6379\", appendfsync: sometimes, prefix: \"sb{x}:\" }\n").issues, [
             .init(path: "redis.url", reason: "must start with redis:// or unix://, found 'http://x:6379'"),
