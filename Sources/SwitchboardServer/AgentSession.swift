@@ -23,6 +23,9 @@ final class AgentSession: WebSocketSession {
     private let authTimer: LoopTimer
     /// Conversations offered to this console: their history may be read before accepting.
     private var offeredConversations: Set<String> = []
+    /// Commands that arrived after `auth` but before the welcome went out: a console may
+    /// pipeline `presence.set` right behind `auth`; they run in order once live.
+    private var pendingCommands: [[UInt8]] = []
 
     enum State { case awaitingAuth, authenticating, live }
 
@@ -67,6 +70,14 @@ final class AgentSession: WebSocketSession {
     // MARK: commands
 
     override func received(_ message: [UInt8]) {
+        if state == .authenticating {
+            guard pendingCommands.count < 64 else {
+                close(code: LWS_CLOSE_STATUS_POLICY_VIOLATION, reason: "too many commands before welcome")
+                return
+            }
+            pendingCommands.append(message)
+            return
+        }
         let frame: ClientFrame<AgentCommand>
         do {
             frame = try AgentCommand.parse(message)
@@ -232,6 +243,9 @@ final class AgentSession: WebSocketSession {
         let pending = held
         held.removeAll()
         for (bytes, seq) in pending { deliver(event: bytes, seq: seq) }
+        let commands = pendingCommands
+        pendingCommands.removeAll()
+        for command in commands { received(command) }
     }
 
     override func closed() {

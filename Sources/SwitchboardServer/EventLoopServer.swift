@@ -69,6 +69,9 @@ final class EventLoopServer {
         (table + names.count).initialize(to: lws_protocols())
         protocols = table
 
+        // lws logs notices to stderr by default; keep errors and warnings only, the broker logs
+        // its own structured lines.
+        lws_set_log_level(Int32(LLL_ERR) | Int32(LLL_WARN), nil)
         var info = lws_context_creation_info()
         info.port = Int32(listen.port)
         info.protocols = UnsafePointer(table)

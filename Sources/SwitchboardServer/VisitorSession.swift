@@ -166,10 +166,9 @@ final class VisitorSession: WebSocketSession {
     func refreshQueuePosition() {
         guard waitingInQueue, let conversationId else { return }
         broker.router.queuePosition(conversationId: conversationId, now: broker.now()) { [weak self] result in
-            guard let self, self.wsi != nil, case .success(let position?) = result else {
-                if case .success(nil) = result { self?.waitingInQueue = false }
-                return
-            }
+            // Nil while offered: the conversation is out of the queue but not yet taken, so the
+            // visitor still waits (and still abandons by leaving).
+            guard let self, self.wsi != nil, case .success(let position?) = result else { return }
             guard position.position != self.lastQueuePosition else { return }
             self.lastQueuePosition = position.position
             self.enqueue(WireEvent.queue(position: position.position, estimatedWaitSeconds: position.estimatedWaitSeconds))
