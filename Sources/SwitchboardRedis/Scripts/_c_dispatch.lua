@@ -1,0 +1,251 @@
+-- Routing helpers shared by the routing scripts (DESIGN §7): eligibility, queue ranks, offers,
+-- dispatch (a conversation looks for an agent) and drain (an agent looks for conversations).
+-- Everything lives in one table `R`, so this prelude adds a single local to every script (Lua allows
+-- 200 locals per chunk and every `_*.lua` is prepended to every script), and the helpers may call
+-- each other regardless of definition order. Release paths (rescind, wrap-up end, eviction) are in
+-- _c_dispatch_release.lua.
+--
+-- Routing-script calling convention (on top of _a_base.lua's KEYS[1] = prefix, ARGV[1] = now):
+--   ARGV[2] = offer timeout, ms          ARGV[5] = offer_missed_limit
+--   ARGV[3] = strategy: longest_idle | least_busy
+--   ARGV[4] = aging, ms of waiting worth one priority step
+--   ARGV[6] = wrap-up, ms                ARGV[7] = reconnect grace, ms
+--   ARGV[8…] = the script's own arguments (R.arg(1) is ARGV[8]).
+-- Every node passes its RoutingSettings with every call, so no setting is read from Redis.
+--
+-- Invariant the helpers keep: after every routing script, no queued conversation has an eligible
+-- agent. Whatever makes a conversation eligible dispatches it (R.dispatch); whatever makes an agent
+-- eligible (going available, connecting, freed capacity) drains it (R.drain). So a queued
+-- conversation is only ever waiting for an agent, never for the next inbound message.
+
+local R = {}
+
+R.KINDS = { 'webchat', 'sms', 'wechat', 'email', 'voice', 'mailbox' }
+-- Subtracted from the rank of a conversation requeued "at the front" (after a disconnect or a
+-- transfer): larger than any normal rank (ms-epoch timestamps are ~1.7e12), so front entries are
+-- served before every normal entry and, among themselves, still by priority then wait.
+R.FRONT = 1e13
+-- How many entries of one skill queue a drain inspects per pick. Entries the agent cannot take
+-- (another kind with no room, a higher level, declined) are skipped; past this bound they wait for
+-- the next drain. It keeps one script's worst case to a few ms of Redis time.
+R.DRAIN_SCAN = 500
+
+-- Set of every skill seen (agent skills and queued conversations), for routing_stats.
+function K.skills() return P .. '{r}:skills' end
+
+function R.arg(i) return ARGV[7 + i] end
+
+-- Reads and checks the settings block; every routing script calls it first, before any write.
+function R.setup()
+  local s = {
+    offer_ms = tonumber(ARGV[2]), strategy = ARGV[3], aging_ms = tonumber(ARGV[4]),
+    missed_limit = tonumber(ARGV[5]), wrapup_ms = tonumber(ARGV[6]), grace_ms = tonumber(ARGV[7]),
+  }
+  if NOW == nil or s.offer_ms == nil or s.aging_ms == nil or s.missed_limit == nil
+      or s.wrapup_ms == nil or s.grace_ms == nil
+      or (s.strategy ~= 'longest_idle' and s.strategy ~= 'least_busy') then
+    fail('bad_request', 'routing settings missing or invalid')
+  end
+  R.S = s
+end
+
+function R.sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+-- The agent's skills (skill -> level) from the JSON sync stored.
+function R.skills(a)
+  if a.skills == nil or a.skills == '' then return {} end
+  local ok, t = pcall(cjson.decode, a.skills)
+  if not ok or type(t) ~= 'table' then return {} end
+  return t
+end
+
+-- Only a connected, available agent gets offers: an agent inside its reconnect grace keeps its
+-- conversations but is not rung (an offer it cannot see would only time out and count as missed).
+function R.ready(a)
+  return a.status == 'available' and a.connected == '1'
+end
+
+-- Free capacity on `kind`, with voice exclusive (DESIGN §6 "voice exclusive by default", as an
+-- Amazon Connect routing profile without cross-channel concurrency): an agent on a call takes
+-- nothing else; a call only needs free voice capacity.
+function R.has_room(a, kind)
+  if kind == nil or kind == '' then return false end
+  if kind ~= 'voice' and num(a['load:voice'], 0) > 0 then return false end
+  return num(a['cap:' .. kind], 0) - num(a['load:' .. kind], 0) > 0
+end
+
+function R.total_load(a)
+  local n = 0
+  for _, k in ipairs(R.KINDS) do n = n + num(a['load:' .. k], 0) end
+  return n
+end
+
+function R.declined(id, aid)
+  return redis.call('SISMEMBER', K.declined(id), aid) == 1
+end
+
+-- DESIGN §7 "Picking an agent": available, skill at the required level, free capacity on the kind,
+-- not blocked by voice, not among those who declined (TaskRouter never re-reserves a worker that
+-- rejected or timed out on the same task).
+function R.eligible(aid, a, id, c)
+  return R.ready(a) and R.has_room(a, c.kind)
+    and num(R.skills(a)[c.skill], 0) >= num(c.minLevel, 1)
+    and not R.declined(id, aid)
+end
+
+-- Queue rank, lower is served first: priority first, then waiting time. FreeSWITCH mod_callcenter
+-- style aging: one priority step is worth `aging_ms` of waiting, so a long-waiting low-priority
+-- conversation eventually overtakes fresh high-priority ones instead of starving.
+function R.rank(c, front)
+  local r = num(c.queuedAt, NOW) - num(c.priority, 0) * R.S.aging_ms
+  if front then r = r - R.FRONT end
+  return r
+end
+
+-- Puts a conversation in its skill queue at `score` (remembered as `qscore`, so a rejected or
+-- expired offer goes back to the very same place).
+function R.queue(id, skill, score)
+  redis.call('ZADD', K.queue(skill), score, id)
+  redis.call('SADD', K.skills(), skill)
+  redis.call('HSET', K.conv(id), 'status', 'queued', 'qscore', score)
+  redis.call('HDEL', K.conv(id), 'offer', 'assignee')
+end
+
+-- Makes an offer (DESIGN §7 "Offers"): the agent's capacity is reserved at once, so concurrent
+-- dispatches on other nodes never over-offer. The visitor is told nothing until an accept.
+function R.offer(id, c, aid)
+  local oid = new_id('offer', 'o')
+  local deadline = NOW + R.S.offer_ms
+  redis.call('HSET', K.offer(oid), 'id', oid, 'conv', id, 'agent', aid, 'deadline', deadline,
+    'kind', c.kind, 'createdAt', NOW)
+  redis.call('ZADD', K.offers(), deadline, oid)
+  redis.call('SADD', K.agent_offers(aid), oid)
+  redis.call('HINCRBY', K.agent(aid), 'load:' .. c.kind, 1)
+  redis.call('HSET', K.conv(id), 'status', 'offered', 'offer', oid)
+  redis.call('ZREM', K.queue(c.skill), id)
+  emit_agent_table(aid, { type = 'offer', offerId = oid, conversation = conv_table(id), expiresAt = deadline })
+  stat('offers_made')
+  return oid
+end
+
+-- A queued conversation looks for an agent among those available for its skill, ordered by
+-- idleSince. longest_idle takes the first eligible one (mod_callcenter `longest-idle-agent`);
+-- least_busy the one with the lowest total load, ties going to the longest idle.
+-- Returns agent id and offer id, or nil when nobody is eligible (it stays queued).
+function R.dispatch(id)
+  local c = hgetall(K.conv(id))
+  if c.status ~= 'queued' then return nil end
+  local best, best_load = nil, nil
+  for _, aid in ipairs(redis.call('ZRANGE', K.avail(c.skill), 0, -1)) do
+    local a = hgetall(K.agent(aid))
+    if R.eligible(aid, a, id, c) then
+      if R.S.strategy == 'longest_idle' then
+        best = aid
+        break
+      end
+      local load = R.total_load(a)
+      if best == nil or load < best_load then best, best_load = aid, load end
+    end
+  end
+  if best == nil then return nil end
+  return best, R.offer(id, c, best)
+end
+
+-- The best waiting conversation in any of the agent's skill queues that this agent may take, or nil.
+-- Queue entries that are no longer queued (or moved to another skill) are dropped on the way.
+function R.pick(aid, a)
+  local skills = R.skills(a)
+  local best, best_score = nil, nil
+  for _, skill in ipairs(R.sorted_keys(skills)) do
+    local level = num(skills[skill], 0)
+    local entries = redis.call('ZRANGE', K.queue(skill), 0, R.DRAIN_SCAN - 1, 'WITHSCORES')
+    for i = 1, #entries, 2 do
+      local id, score = entries[i], tonumber(entries[i + 1])
+      if best_score ~= nil and score >= best_score then break end
+      local f = redis.call('HMGET', K.conv(id), 'status', 'kind', 'minLevel', 'skill')
+      if f[1] ~= 'queued' or f[4] ~= skill then
+        redis.call('ZREM', K.queue(skill), id)
+      elseif level >= num(f[3], 1) and R.has_room(a, f[2]) and not R.declined(id, aid) then
+        best, best_score = id, score
+        break
+      end
+    end
+  end
+  return best
+end
+
+-- DESIGN §7 "Draining": an agent that frees capacity pulls the best waiting conversations it is
+-- eligible for at once, until it is full or nothing fits. Returns the number of offers made.
+function R.drain(aid)
+  local made = 0
+  while true do
+    local a = hgetall(K.agent(aid))
+    if not R.ready(a) then return made end
+    local id = R.pick(aid, a)
+    if id == nil then return made end
+    R.offer(id, hgetall(K.conv(id)), aid)
+    made = made + 1
+  end
+end
+
+-- Gives back one unit of reserved or used capacity (never below zero).
+function R.release_load(aid, kind)
+  if aid == nil or aid == '' or kind == nil or kind == '' then return end
+  local n = redis.call('HINCRBY', K.agent(aid), 'load:' .. kind, -1)
+  if n < 0 then redis.call('HSET', K.agent(aid), 'load:' .. kind, 0) end
+end
+
+-- Puts an agent in every avail set of its skills, scored by idleSince (longest idle first).
+function R.avail_add(aid, a)
+  local idle = num(a.idleSince, NOW)
+  for skill in pairs(R.skills(a)) do
+    redis.call('ZADD', K.avail(skill), idle, aid)
+    redis.call('SADD', K.skills(), skill)
+  end
+end
+
+function R.avail_remove(aid, a)
+  for skill in pairs(R.skills(a)) do redis.call('ZREM', K.avail(skill), aid) end
+end
+
+function R.emit_presence(aid, status, reason)
+  local t = { type = 'presence', status = status }
+  if reason ~= nil and reason ~= '' then t.reason = reason end
+  emit_agent_table(aid, t)
+end
+
+function R.emit_updated(aid, id)
+  local t = conv_table(id)
+  if t then emit_agent_table(aid, { type = 'conversation.updated', conversation = t }) end
+end
+
+-- Where a conversation is now, as enqueue and transfer report it.
+function R.outcome(id)
+  local f = redis.call('HMGET', K.conv(id), 'status', 'skill', 'offer', 'assignee')
+  local status = f[1]
+  if status == 'queued' then
+    local pos = redis.call('ZRANK', K.queue(f[2]), id)
+    return { status = 'queued', position = pos or 0 }
+  elseif status == 'offered' then
+    local agent = redis.call('HGET', K.offer(f[3] or ''), 'agent') or ''
+    return { status = 'offered', agent = agent, offerId = f[3] or '' }
+  elseif status == 'assigned' then
+    return { status = 'assigned', agent = f[4] or '' }
+  end
+  return { status = status or 'unknown' }
+end
+
+-- Drops the contact's open-conversation pointer (a string key the Store's ingest writes) when it
+-- still names this conversation, so the contact's next message opens a new one (DESIGN §6).
+function R.drop_open(id, c)
+  if c.contact == nil or c.contact == '' or c.channel == nil or c.channel == '' then return end
+  local key = K.open(c.contact, c.channel)
+  if redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == id then
+    redis.call('DEL', key)
+  end
+end

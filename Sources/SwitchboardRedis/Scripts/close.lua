@@ -1,0 +1,39 @@
+-- close: the assignee closes a conversation (DESIGN §7 "Wrap-up"; agent frame
+-- conversation.close{conversationId,category?,disposition?}).
+--
+-- ARGV[8] = agent id, ARGV[9] = conversation id, ARGV[10] = category, ARGV[11] = disposition
+-- ('' = none). The conversation enters wrapup until now + wrapup_seconds (ARGV[6]) and keeps the
+-- agent's capacity until then (sweep finishes it); with wrap-up 0 it is closed at once and the agent
+-- drains. The contact's open-conversation pointer is dropped, so the next message opens a new
+-- conversation. The agent gets conversation.updated, a web visitor conversation.closed.
+-- Closing again (a retried frame) answers the conversation unchanged.
+-- Returns the conversation JSON. Errors: not_found, forbidden (not the assignee), conflict.
+
+R.setup()
+local aid, id = R.arg(1), R.arg(2)
+local category, disposition = R.arg(3) or '', R.arg(4) or ''
+if aid == nil or aid == '' or id == nil or id == '' then fail('bad_request', 'agent and conversation are required') end
+if string.len(category) > 100 or string.len(disposition) > 500 then fail('bad_request', 'category or disposition is too long') end
+local c = hgetall(K.conv(id))
+if c.id == nil then fail('not_found', 'no conversation ' .. id) end
+if c.assignee ~= aid then fail('forbidden', 'conversation ' .. id .. ' is not assigned to you') end
+if c.status == 'wrapup' or c.status == 'closed' then return cjson.encode(conv_table(id)) end
+if c.status ~= 'assigned' then fail('conflict', 'conversation ' .. id .. ' is ' .. tostring(c.status)) end
+
+local fields = { 'status', 'wrapup', 'closedAt', NOW }
+if category ~= '' then fields[#fields + 1] = 'category'; fields[#fields + 1] = category end
+if disposition ~= '' then fields[#fields + 1] = 'disposition'; fields[#fields + 1] = disposition end
+local finish = R.S.wrapup_ms <= 0
+if not finish then
+  fields[#fields + 1] = 'wrapupUntil'
+  fields[#fields + 1] = NOW + R.S.wrapup_ms
+  redis.call('ZADD', K.wrapups(), NOW + R.S.wrapup_ms, id)
+end
+redis.call('HSET', K.conv(id), unpack(fields))
+R.drop_open(id, c)
+if finish then R.finalize(id) end
+
+R.emit_updated(aid, id)
+emit_visitor(id, '{"type":"conversation.closed"}')
+if finish then R.drain(aid) end
+return cjson.encode(conv_table(id))

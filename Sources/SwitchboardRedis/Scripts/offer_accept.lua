@@ -1,0 +1,50 @@
+-- offer_accept: the agent takes an offer (DESIGN §7 "Offers"; agent frame offer.accept{offerId}).
+--
+-- ARGV[8] = agent id, ARGV[9] = offer id
+-- The reservation becomes the assignment (load stays), the agent's missed count resets and its
+-- idleSince becomes now (it moves to the back of the longest-idle order). The agent gets
+-- assigned{conversation}; a web visitor gets agent.joined{name}. The wait (queuedAt → accept) feeds
+-- the moving average behind queue_position's estimate.
+-- Returns the conversation JSON. Errors: not_found (no such offer), forbidden (someone else's),
+-- conflict (expired, not yet swept; or the conversation moved on).
+
+R.setup()
+local aid, oid = R.arg(1), R.arg(2)
+if aid == nil or aid == '' or oid == nil or oid == '' then fail('bad_request', 'agent and offer are required') end
+local o = hgetall(K.offer(oid))
+if o.id == nil then fail('not_found', 'no offer ' .. oid) end
+if o.agent ~= aid then fail('forbidden', 'offer ' .. oid .. ' is not yours') end
+if num(o.deadline, 0) <= NOW then fail('conflict', 'offer ' .. oid .. ' expired') end
+local c = hgetall(K.conv(o.conv))
+if c.status ~= 'offered' or c.offer ~= oid then fail('conflict', 'offer ' .. oid .. ' is no longer valid') end
+
+local id = o.conv
+redis.call('DEL', K.offer(oid))
+redis.call('ZREM', K.offers(), oid)
+redis.call('SREM', K.agent_offers(aid), oid)
+redis.call('HSET', K.conv(id), 'status', 'assigned', 'assignee', aid, 'assignedAt', NOW)
+redis.call('HDEL', K.conv(id), 'offer')
+-- A new queue cycle (a later transfer) starts with a clean slate of decliners.
+redis.call('DEL', K.declined(id))
+redis.call('SADD', K.agent_convs(aid), id)
+
+local a = hgetall(K.agent(aid))
+redis.call('HSET', K.agent(aid), 'missed', 0, 'idleSince', NOW)
+if a.status == 'available' then
+  for skill in pairs(R.skills(a)) do redis.call('ZADD', K.avail(skill), 'XX', NOW, aid) end
+end
+
+-- Exponential moving average (weight 1/5) of the wait, per skill and overall, in ms.
+local wait = math.max(0, NOW - num(c.queuedAt, NOW))
+for _, field in ipairs({ 'wait_ms:' .. c.skill, 'wait_ms' }) do
+  local old = tonumber(redis.call('HGET', K.stats(), field))
+  local avg = wait
+  if old then avg = old + (wait - old) / 5 end
+  redis.call('HSET', K.stats(), field, math.floor(avg + 0.5))
+end
+stat('offers_accepted')
+
+local t = conv_table(id)
+emit_agent_table(aid, { type = 'assigned', conversation = t })
+emit_visitor(id, cjson.encode({ type = 'agent.joined', name = a.name or aid }))
+return cjson.encode(t)

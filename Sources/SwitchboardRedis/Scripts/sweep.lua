@@ -1,0 +1,38 @@
+-- sweep: the routing clock (DESIGN §7). Every node runs it every sweep_interval with its own now;
+-- everything it handles is removed from its sorted set as it is handled, so two nodes sweeping the
+-- same instant (or one node twice) do the work once.
+--
+-- No arguments besides the settings. In order:
+--   (a) offers whose deadline ≤ now: rescinded (reason timeout), the agent declined for that
+--       conversation and its missed count +1 (away(missed) at offer_missed_limit), the conversation
+--       to the next agent (R.expire_offer);
+--   (b) wrap-ups ended (score ≤ now): conversation closed, capacity back, the agent drains;
+--   (c) reconnect graces ended for agents still disconnected: evicted (R.evict).
+-- At most BATCH items of each kind per call; the rest wait for the next tick.
+-- Returns {"expiredOffers":n,"finishedWrapups":n,"endedGraces":n}.
+
+R.setup()
+local BATCH = 500
+
+local expired = 0
+for _, oid in ipairs(redis.call('ZRANGEBYSCORE', K.offers(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
+  if R.expire_offer(oid) then expired = expired + 1 end
+end
+
+local finished = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.wrapups(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
+  local aid = R.finalize(id)
+  finished = finished + 1
+  if aid then R.drain(aid) end
+end
+
+local ended = 0
+for _, aid in ipairs(redis.call('ZRANGEBYSCORE', K.grace(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
+  redis.call('ZREM', K.grace(), aid)
+  if redis.call('HGET', K.agent(aid), 'connected') ~= '1' then
+    R.evict(aid, 'disconnected')
+    ended = ended + 1
+  end
+end
+
+return cjson.encode({ expiredOffers = expired, finishedWrapups = finished, endedGraces = ended })
