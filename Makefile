@@ -1,0 +1,64 @@
+# Switchboard — the two commands that do everything on a fresh Debian machine:
+#   make run    install what is missing, build (release), start a managed Redis and the broker
+#   make test   install what is missing and run every test tier (unit, integration, e2e)
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CONFIG ?= config/demo.yaml
+APT_PACKAGES := libwebsockets-dev libhiredis-dev libssl-dev redis-server pkg-config openssl
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE_BIN := .build/release/switchboard
+
+.PHONY: run test deps apt venv build build-tests unit e2e bench fmt clean
+
+## Install the Debian packages that are missing (apt-get update only when something is).
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## Python peers for the end-to-end tests (websockets, twilio, pytest, requests) in a venv.
+venv: $(VENV)/.installed
+$(VENV)/.installed: Tests/e2e/requirements.txt
+	@python3 -m venv $(VENV) 2>/dev/null || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/e2e/requirements.txt
+	@touch $@
+
+deps: apt
+
+build: deps
+	swift build -c release
+
+run: build
+	@echo
+	@echo "  Switchboard console:  http://127.0.0.1:8080/        (web-chat demo: http://127.0.0.1:8080/demo.html)"
+	@echo "  Log in with an agent token: demo-wangfang, demo-liqiang or demo-zhangmin (supervisor)."
+	@echo "  REST API key: demo-bot-key.  Stop with Ctrl-C (the managed Redis under ./var stops too)."
+	@echo
+	$(RELEASE_BIN) serve --config $(CONFIG)
+
+## Every tier: Swift unit + integration tests (real redis-server on free ports), then the
+## black-box e2e suite against the release binary.
+test: deps venv
+	swift build --build-tests
+	swift test --skip-build
+	swift build -c release
+	SWITCHBOARD_BIN=$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+
+unit: deps
+	swift test --filter 'SwitchboardCoreTests|ChannelTests'
+
+e2e: deps venv
+	swift build -c release
+	SWITCHBOARD_BIN=$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+
+fmt:
+	swift format --in-place --recursive Sources Channels Tests
+
+clean:
+	rm -rf .build var $(VENV)
