@@ -58,6 +58,9 @@ final class RouterTransferTests: RouterTestCase {
         let offered = events("b1").filter { ($0["type"] as? String) == "offer" }
             .compactMap { ($0["conversation"] as? [String: Any])?["id"] as? String }
         XCTAssertEqual(offered, ["c1", "w1"], "the front entry is served first")
+        try accept("b1", "c1", at: 8)
+        XCTAssertEqual(hget("sb:{r}:stats", "wait_ms:sales"), "3")
+        XCTAssertNil(hget("sb:{r}:stats", "wait_ms:billing"), "a second assignment is not a queue wait")
     }
 
     func testTransferToAgentOffersAndFallsBackToTheFront() throws {

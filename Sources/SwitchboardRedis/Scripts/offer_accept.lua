@@ -34,13 +34,16 @@ if a.status == 'available' then
   for skill in pairs(R.skills(a)) do redis.call('ZADD', K.avail(skill), 'XX', NOW, aid) end
 end
 
--- Exponential moving average (weight 1/5) of the wait, per skill and overall, in ms.
-local wait = math.max(0, NOW - num(c.queuedAt, NOW))
-for _, field in ipairs({ 'wait_ms:' .. c.skill, 'wait_ms' }) do
-  local old = tonumber(redis.call('HGET', K.stats(), field))
-  local avg = wait
-  if old then avg = old + (wait - old) / 5 end
-  redis.call('HSET', K.stats(), field, math.floor(avg + 0.5))
+-- Exponential moving average (weight 1/5) of the wait, per skill and overall, in ms. Only a
+-- first assignment counts: after a transfer or a requeue, queuedAt → now includes handling time.
+if c.assignedAt == nil then
+  local wait = math.max(0, NOW - num(c.queuedAt, NOW))
+  for _, field in ipairs({ 'wait_ms:' .. c.skill, 'wait_ms' }) do
+    local old = tonumber(redis.call('HGET', K.stats(), field))
+    local avg = wait
+    if old then avg = old + (wait - old) / 5 end
+    redis.call('HSET', K.stats(), field, math.floor(avg + 0.5))
+  end
 end
 stat('offers_accepted')
 
