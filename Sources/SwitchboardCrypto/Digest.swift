@@ -83,8 +83,8 @@ public enum Digest {
     /// always gets a real pointer with length 0.
     private static func withNonNullPointer<R>(_ bytes: [UInt8], _ body: (UnsafePointer<UInt8>) -> R) -> R {
         if bytes.isEmpty {
-            let placeholder: [UInt8] = [0]
-            return placeholder.withUnsafeBufferPointer { body($0.baseAddress!) }
+            let oneByte: [UInt8] = [0]
+            return oneByte.withUnsafeBufferPointer { body($0.baseAddress!) }
         }
         return bytes.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
