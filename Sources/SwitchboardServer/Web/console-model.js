@@ -106,7 +106,9 @@ SB.kindOf = function (conv) {
   return kinds.find((k) => ch.startsWith(k)) || 'webchat';
 };
 
-SB.KIND_ICON = { webchat: '💬', sms: '✉', wechat: '微', email: '@', voice: '☎', mailbox: '📮' };
+// Channel marks are plain characters, not emoji: agent PCs in government centres often lack
+// colour-emoji fonts, and a tofu box tells the agent nothing.
+SB.kindIcon = function (kind) { return SB.t('icon.' + kind); };
 
 SB.contactName = function (conv) {
   const ct = (conv && conv.contact) || {};
@@ -220,7 +222,7 @@ SB.Thread = class {
     let since = null;
     for (let i = this.messages.length - 1; i >= 0; i--) {
       const m = this.messages[i];
-      if (m.direction === 'out' && m.author === 'agent') break;
+      if (m.direction === 'out' && m.author === 'agent' && !m._local && m.status !== 'failed') break; // answered
       if (m.direction === 'in' && m.author === 'contact') since = m.createdAt || since;
     }
     return since;

@@ -96,21 +96,21 @@ SB.renderPart = function (p) {
         return h('div', { class: 'part-media' }, h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.url) }),
           link(p.url, name));
       }
-      return h('div', { class: 'part-file' }, '📎 ', link(p.url, name), size ? h('span', { class: 'muted' }, ' ' + size) : null);
+      return h('div', { class: 'part-file' }, h('span', { class: 'muted' }, SB.t('part.file') + ' '), link(p.url, name), size ? h('span', { class: 'muted' }, ' ' + size) : null);
     }
     case 'location': {
       const label = p.label ? p.label + ' ' : '';
-      return h('div', { class: 'part-location' }, '📍 ' + label + '(' + Number(p.lat).toFixed(5) + ', ' + Number(p.lon).toFixed(5) + ')');
+      return h('div', { class: 'part-location' }, SB.t('part.location') + ' ' + label + '(' + Number(p.lat).toFixed(5) + ', ' + Number(p.lon).toFixed(5) + ')');
     }
     case 'call': {
-      const bits = [h('span', null, '☎ ' + SB.t('part.call') + ' ' + (p.event || ''))];
+      const bits = [h('span', null, SB.t('part.call') + ' ' + (p.event || ''))];
       if (typeof p.duration === 'number') bits.push(h('span', { class: 'muted' }, ' · ' + SB.t('part.duration', { d: SB.fmtDuration(p.duration * 1000) })));
       if (p.recordingUrl && SB.safeUrl(p.recordingUrl)) bits.push(h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.recordingUrl) }));
       return h('div', { class: 'part-call' }, bits);
     }
     case 'voicemail':
       return h('div', { class: 'part-voicemail' },
-        h('div', null, '🎙 ' + SB.t('part.voicemail')),
+        h('div', null, SB.t('part.voicemail')),
         SB.safeUrl(p.recordingUrl) ? h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.recordingUrl) }) : null,
         p.transcript ? h('div', { class: 'part-text' }, h('span', { class: 'muted' }, SB.t('part.transcript')), p.transcript) : null);
     case 'form': {

@@ -43,8 +43,13 @@ window.SB = window.SB || {};
 
   // Drops the rendered DOM of every thread (language switch); it is rebuilt lazily.
   T.invalidate = function () {
+    const active = st.activeId && st.threads.get(st.activeId);
+    // Keep the distance from the bottom: the rebuilt thread has the same messages.
+    const fromBottom = active && !nearBottom() ? scroller().scrollHeight - scroller().scrollTop : null;
     for (const t of st.threads.values()) { t.el = null; t.nodes = null; }
-    if (st.activeId) T.open(st.activeId, { keepScroll: true });
+    if (!active) return;
+    T.open(st.activeId, { keepScroll: true });
+    if (fromBottom !== null) scroller().scrollTop = scroller().scrollHeight - fromBottom; else toBottom();
   };
 
   function renderTop(t) {
@@ -198,7 +203,7 @@ window.SB = window.SB || {};
     const status = conv._ended || conv.status;
     const info = h('div', { class: 'th-info' },
       h('div', { class: 'th-name' },
-        h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.KIND_ICON[kind]),
+        h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.kindIcon(kind)),
         h('span', { class: 'th-contact' }, SB.contactName(conv)),
         ct.address && ct.address !== ct.name ? h('span', { class: 'th-addr' }, ct.address) : null,
         h('span', { class: 'badge badge-' + status }, SB.tOr('status.' + status, status))),

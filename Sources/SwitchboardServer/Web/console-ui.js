@@ -116,7 +116,14 @@ window.SB = window.SB || {};
     for (const s of ['available', 'away', 'offline']) $('pres-' + s).classList.toggle('on', p.status === s);
     const sel = $('away-reason');
     sel.hidden = p.status !== 'away';
-    if (p.status === 'away' && p.reason && [...sel.options].some((o) => o.value === p.reason)) sel.value = p.reason;
+    // A reason the agent can't pick (e.g. "missed", set by the router) still shows as selected.
+    sel.querySelectorAll('option[data-extra]').forEach((o) => o.remove());
+    if (p.status === 'away' && p.reason) {
+      if (!SB.AWAY_REASONS.includes(p.reason)) {
+        sel.append(h('option', { value: p.reason, disabled: true, dataset: { extra: '1' } }, SB.tOr('reason.' + p.reason, p.reason)));
+      }
+      sel.value = p.reason;
+    }
     // A "missed" away was set by the router, not the agent: it must be impossible to overlook.
     const missed = p.status === 'away' && p.reason === 'missed';
     $('missed-banner').hidden = !missed;
@@ -151,7 +158,7 @@ window.SB = window.SB || {};
       const busy = pendingOffers.has(o.offerId);
       o._el = h('div', { class: 'offer-card', dataset: { offer: o.offerId } },
         h('div', { class: 'offer-top' },
-          h('span', { class: 'chan chan-' + kind }, SB.KIND_ICON[kind]),
+          h('span', { class: 'chan chan-' + kind }, SB.kindIcon(kind)),
           h('span', { class: 'offer-chan' }, SB.t('channel.' + kind)),
           conv.priority ? h('span', { class: 'chip chip-prio' }, SB.t('offers.priority', { p: conv.priority })) : null,
           h('span', { class: 'offer-left' })),
@@ -250,7 +257,7 @@ window.SB = window.SB || {};
       onmousedown: (e) => { if (e.button === 0) SB.threadView.open(c.id); },
       onkeydown: (e) => { if (e.key === 'Enter') SB.threadView.open(c.id); },
     },
-    h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.KIND_ICON[kind]),
+    h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.kindIcon(kind)),
     h('div', { class: 'ci-main' },
       h('div', { class: 'ci-top' },
         h('span', { class: 'ci-name' }, SB.contactName(c) === (c.contact && c.contact.address) ? SB.maskAddress(SB.contactName(c)) : SB.contactName(c)),

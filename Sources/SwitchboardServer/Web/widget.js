@@ -29,7 +29,7 @@
 
   const S = {
     zh: {
-      title: '在线咨询', open: '在线咨询', minimize: '收起',
+      title: '在线咨询', open: '在线咨询', minimize: '收起', sub: '人工客服 7×24 小时为您服务',
       connecting: '正在连接…', offline: '网络中断，正在重连…', waiting: '正在为您接通人工客服…',
       serving: '客服 {n} 为您服务', bot: '智能助手为您服务', ended: '会话已结束',
       queue: '您前面还有 {p} 位，预计等待约 {m} 分钟', queueNoEta: '您前面还有 {p} 位，请稍候',
@@ -44,7 +44,7 @@
       errOther: '出现错误：{m}', greeting: '您好，请问有什么可以帮您？',
     },
     en: {
-      title: 'Chat with us', open: 'Chat with us', minimize: 'Minimise',
+      title: 'Chat with us', open: 'Chat with us', minimize: 'Minimise', sub: 'We are here to help',
       connecting: 'Connecting…', offline: 'Connection lost, reconnecting…', waiting: 'Connecting you to an agent…',
       serving: '{n} is helping you', bot: 'Our assistant is helping you', ended: 'Conversation ended',
       queue: '{p} ahead of you, about {m} min wait', queueNoEta: '{p} ahead of you, please hold on',
@@ -103,7 +103,7 @@
   .launch:focus-visible, .panel button:focus-visible, textarea:focus-visible, input:focus-visible { outline: 2px solid var(--c); outline-offset: 2px; }
   .badge { position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px; border-radius: 10px; background: #e23b2e;
     color: #fff; font-size: 12px; font-weight: 700; line-height: 20px; text-align: center; padding: 0 5px; }
-  .panel { width: 360px; height: 540px; max-height: calc(100vh - 40px); background: #fff; border-radius: 12px; overflow: hidden;
+  .panel { width: 360px; height: 540px; max-height: calc(100vh - 110px); margin-bottom: 12px; background: #fff; border-radius: 12px; overflow: hidden;
     box-shadow: 0 12px 40px rgba(0,0,0,.25); display: flex; flex-direction: column; }
   .hd { background: var(--c); color: #fff; padding: 10px 14px; display: flex; align-items: center; gap: 10px; }
   .hd-t { font-weight: 600; font-size: 15px; }
@@ -193,7 +193,7 @@
         const img = String(p.mime || '').startsWith('image/') && safeUrl(p.url, true);
         const u = safeUrl(p.url);
         if (img) out.push(h('a', { href: img, target: '_blank', rel: 'noopener noreferrer' }, h('img', { src: img, alt: p.name || S.image })));
-        else if (u) out.push(h('a', { href: u, target: '_blank', rel: 'noopener noreferrer' }, '📎 ' + (p.name || S.file)));
+        else if (u) out.push(h('a', { href: u, target: '_blank', rel: 'noopener noreferrer' }, (p.name ? S.file + ' ' + p.name : S.file)));
       } else if (p.type === 'email' && p.subject) out.push(String(p.subject));
       else out.push(S.unsupported);
     }
@@ -231,7 +231,8 @@
     list.hidden = footer.hidden = !st.started;
     sendBtn.disabled = !input.value.trim();
     let s;
-    if (!st.ready) s = st.attempt > 0 ? S.offline : S.connecting;
+    if (!st.started) s = S.sub;
+    else if (!st.ready) s = st.attempt > 0 ? S.offline : S.connecting;
     else if (st.agentName) s = t('serving', { n: st.agentName });
     else if (st.ended) s = S.ended;
     else if (st.bot) s = S.bot;
