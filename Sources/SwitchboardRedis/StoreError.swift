@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a Store or Router call can fail with, in terms a client error can be built from.
 ///
 /// Scripts raise coded errors (`redis.error_reply("forbidden …")`, see `Scripts/_a_base.lua`);
@@ -20,6 +22,9 @@ public enum StoreError: Error, Sendable, Equatable {
             // "ERR <code> <message> script: …" or with a "user_script:N:" location prefix.
             var text = Substring(raw)
             if text.hasPrefix("ERR ") { text = text.dropFirst(4) }
+            // Redis 7 appends the script location ("… script: <sha>, on @user_script:12.");
+            // clients get the script's own message only.
+            if let r = text.range(of: " script: ") { text = text[..<r.lowerBound] }
             let code = text.prefix { $0 != " " }
             let message = String(text.dropFirst(code.count).drop { $0 == " " })
             switch code {

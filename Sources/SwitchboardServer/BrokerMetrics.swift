@@ -28,14 +28,15 @@ final class BrokerMetrics {
 
     func httpResponse(status: Int) {
         if let c = httpCounters[status] { c.increment(); return }
-        let c = registry.makeCounter(name: "switchboard_http_responses_total", labels: [("status", String(status))])
+        let c = registry.makeCounter(descriptor: Self.descriptor("switchboard_http_responses_total", help: "HTTP responses by status"),
+                                     labels: [("status", String(status))])
         httpCounters[status] = c
         c.increment()
     }
 
     private func counter(_ cache: inout [String: Prometheus.Counter], _ value: String, name: String, label: String) -> Prometheus.Counter {
         if let c = cache[value] { return c }
-        let c = registry.makeCounter(name: name, labels: [(label, value)])
+        let c = registry.makeCounter(descriptor: Self.descriptor(name, help: nil), labels: [(label, value)])
         cache[value] = c
         return c
     }
@@ -71,6 +72,10 @@ final class BrokerMetrics {
             line("switchboard_conversations_total{event=\"\(event)\"} \(stats.counters[event] ?? 0)")
         }
         return out
+    }
+
+    static func descriptor(_ name: String, help: String?) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, helpText: help)
     }
 
     /// Label values escape backslash, quote and newline (Prometheus text format 0.0.4).
