@@ -15,28 +15,29 @@ final class BrokerMetrics {
     private var httpCounters: [Int: Prometheus.Counter] = [:]
 
     func inbound(channel: String) {
-        counter(&inboundCounters, channel, name: "switchboard_inbound_messages_total", label: "channel").increment()
+        counter(&inboundCounters, channel, name: "switchboard_inbound_messages", help: "Inbound messages stored, by channel", label: "channel").increment()
     }
 
     func delivery(outcome: String) {
-        counter(&deliveryCounters, outcome, name: "switchboard_deliveries_total", label: "outcome").increment()
+        counter(&deliveryCounters, outcome, name: "switchboard_deliveries", help: "Outbound delivery attempts by outcome", label: "outcome").increment()
     }
 
     func agentCommand(_ type: String) {
-        counter(&commandCounters, type, name: "switchboard_agent_commands_total", label: "type").increment()
+        counter(&commandCounters, type, name: "switchboard_agent_commands", help: "Agent console commands by type", label: "type").increment()
     }
 
     func httpResponse(status: Int) {
         if let c = httpCounters[status] { c.increment(); return }
-        let c = registry.makeCounter(descriptor: Self.descriptor("switchboard_http_responses_total", help: "HTTP responses by status"),
+        let c = registry.makeCounter(descriptor: Self.descriptor("switchboard_http_responses", help: "HTTP responses by status"),
                                      labels: [("status", String(status))])
         httpCounters[status] = c
         c.increment()
     }
 
-    private func counter(_ cache: inout [String: Prometheus.Counter], _ value: String, name: String, label: String) -> Prometheus.Counter {
+    private func counter(_ cache: inout [String: Prometheus.Counter], _ value: String, name: String, help: String,
+                         label: String) -> Prometheus.Counter {
         if let c = cache[value] { return c }
-        let c = registry.makeCounter(descriptor: Self.descriptor(name, help: nil), labels: [(label, value)])
+        let c = registry.makeCounter(descriptor: Self.descriptor(name, help: help), labels: [(label, value)])
         cache[value] = c
         return c
     }
@@ -74,8 +75,9 @@ final class BrokerMetrics {
         return out
     }
 
-    static func descriptor(_ name: String, help: String?) -> MetricNameDescriptor {
-        MetricNameDescriptor(metricName: name, helpText: help)
+    /// Counters are `<name>_total` (Prometheus naming conventions).
+    static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "total", helpText: help)
     }
 
     /// Label values escape backslash, quote and newline (Prometheus text format 0.0.4).
