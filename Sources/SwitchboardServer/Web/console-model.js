@@ -160,12 +160,13 @@ SB.Thread = class {
       const status = ex.status;
       Object.assign(ex, m);
       ex.status = SB.advanceStatus(status, m.status);
-      if (m.id) { ex._local = null; ex._error = ex.status === 'failed' ? ex._error : null; }
+      if (m.id) { ex._local = null; ex._error = ex.status === 'failed' ? (m.error || ex._error) : null; }
       this.register(ex);
       const moved = !hadId && !!ex.id && this.resort(ex);
       return { msg: ex, isNew: false, moved };
     }
     const msg = Object.assign({}, m);
+    if (msg.status === 'failed' && msg.error) msg._error = msg.error; // history carries the reason
     msg._key = msg.clientId ? 'c:' + msg.clientId : (msg.id || 'l:' + (++this.localN));
     msg._localN = ++this.localN;
     this.insert(msg);

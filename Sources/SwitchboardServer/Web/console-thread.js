@@ -274,8 +274,8 @@ window.SB = window.SB || {};
     const convId = st.activeId;
     const conv = st.convs.get(convId);
     const ta = $('reply-text');
-    const text = ta.value;
-    if (!conv || conv._ended || !text.trim()) return;
+    const text = ta.value.trim();
+    if (!conv || conv._ended || !text) return;
     const me = st.me || {};
     const msg = {
       clientId: SB.newClientId(), conversationId: convId, direction: 'out', author: 'agent',
@@ -362,7 +362,7 @@ window.SB = window.SB || {};
       const t = st.activeId && st.thread(st.activeId);
       if (t && ta.value.trim() && SB.conn && SB.conn.connected && Date.now() - (t.typingSent || 0) > 3000) {
         t.typingSent = Date.now(); // at most one typing event per 3 s per conversation
-        SB.conn.request({ type: 'typing', conversationId: st.activeId }, { silent: true }).catch(() => {});
+        SB.conn.send({ type: 'typing', conversationId: st.activeId });
       }
       if (st.activeId) { drafts.set(st.activeId, ta.value); saveDrafts(); }
     });

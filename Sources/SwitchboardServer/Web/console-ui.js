@@ -196,8 +196,10 @@ window.SB = window.SB || {};
     pendingOffers.add(offerId);
     if (o.conversation) st.acceptedConvs.add(o.conversation.id);
     UI.renderOffers();
-    SB.conn.request({ type: 'offer.accept', offerId }).then(() => {
+    SB.conn.request({ type: 'offer.accept', offerId }).then((ack) => {
       st.offers.delete(offerId);
+      // The ack carries the assigned conversation; the `assigned` event says the same.
+      if (ack.conversation && ack.conversation.id) st.upsertConv(ack.conversation, { assigned: true });
       // The `assigned` event normally comes first; if it already did, open the conversation now.
       if (o.conversation && st.convs.has(o.conversation.id) && !st.convs.get(o.conversation.id)._ended) {
         st.acceptedConvs.delete(o.conversation.id);

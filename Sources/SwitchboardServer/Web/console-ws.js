@@ -172,14 +172,15 @@ SB.Connection = class {
   }
 
   dispatch(ev) {
-    if (ev.type === 'ack' || ev.type === 'error') {
+    // `pong` is the server's answer to `ping`: it settles the ping's ref like an ack.
+    if (ev.type === 'ack' || ev.type === 'error' || ev.type === 'pong') {
       const p = ev.ref !== undefined ? this.pending.get(ev.ref) : undefined;
       if (p) {
         this.pending.delete(ev.ref);
         clearTimeout(p.timer);
         const st = serverTimeOf(ev);
         if (st !== undefined) SB.clock.sample(st, p.sentAt);
-        if (ev.type === 'ack') p.resolve(ev);
+        if (ev.type !== 'error') p.resolve(ev);
         else p.reject({ code: ev.code || 'other', message: ev.message || '', silent: p.silent });
       } else if (ev.type === 'error' && ev.ref === undefined) {
         this.onUnsolicitedError(ev);
@@ -238,6 +239,12 @@ SB.Connection = class {
         reject({ code: 'disconnected', message: '', silent });
       }
     });
+  }
+
+  // Fire-and-forget (typing): the server answers only on failure, and a lost hint is harmless.
+  send(msg) {
+    if (!this.ws || this.ws.readyState !== 1 || this.state !== 'connected') return false;
+    try { this.ws.send(JSON.stringify(Object.assign({}, msg, { ref: 'f' + (++this.refN) }))); return true; } catch (_) { return false; }
   }
 
   get connected() { return this.state === 'connected'; }

@@ -23,8 +23,10 @@
     color: /^#[0-9a-f]{3,8}$/i.test(ds.color || '') ? ds.color : '#1c64d9',
     left: ds.position === 'left',
     name: (ds.name || '').slice(0, 100),
-    email: (ds.email || '').slice(0, 200),
+    email: plausibleEmail(ds.email) ? ds.email : '',
   };
+  // The server refuses a hello whose email is implausible, so such an address is left out.
+  function plausibleEmail(e) { return typeof e === 'string' && e.length <= 200 && /^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$/.test(e); }
   const KEY = 'sbw:' + origin.host + ':' + cfg.channel; // one visitor identity per broker+channel
 
   const S = {
@@ -71,7 +73,8 @@
     token: saved.token || null, convId: null, ws: null, ready: false, attempt: 0, retry: null,
     panelOpen: false, unread: 0, started: !!saved.token || !!(cfg.name || cfg.email),
     msgs: [], byId: new Map(), byClient: new Map(), agentName: null, queue: null, ended: false,
-    typingUntil: 0, lastTyping: 0, lastSendAt: 0, lastSent: null, csat: null, bot: false,
+    typingUntil: 0, lastTyping: 0, csat: null, bot: false,
+    refs: new Map(), refN: 0, ping: null, // ref → what the ack or error settles
   };
 
   // ---- DOM ----
@@ -242,7 +245,8 @@
     const q = st.queue;
     banner.hidden = !q || !!st.agentName;
     if (q) {
-      const p = Number(q.position) || 0, secs = Number(q.estimatedWaitSeconds) || 0;
+      // position 1 means "next": the people ahead are position − 1.
+      const p = (Number(q.position) || 1) - 1, secs = Number(q.estimatedWaitSeconds) || 0;
       banner.textContent = p <= 0 ? S.queueNext : secs > 0 ? t('queue', { p, m: Math.max(1, Math.round(secs / 60)) }) : t('queueNoEta', { p });
     }
     typing.hidden = !(st.typingUntil > Date.now());
@@ -267,7 +271,7 @@
       h('button', { class: 'go', type: 'button', disabled: !c.rating, onclick: () => {
         const frame = { type: 'csat', rating: c.rating };
         if ((c.comment || '').trim()) frame.comment = c.comment.trim().slice(0, 500);
-        if (send(frame)) { c.done = true; render(); }
+        if (send(frame, { csat: c })) { c.done = true; render(); }
       } }, S.csatSubmit));
     return box;
   }
@@ -316,20 +320,18 @@
   // connection can't post the message twice. Unconfirmed messages are re-sent after reconnect.
   function transmit(m) {
     m._state = 'sending';
-    m._confirmed = false;
     rerender(m);
-    if (send({ type: 'message.send', text: m.parts[0].text, clientId: m.clientId })) {
-      st.lastSendAt = Date.now();
-      st.lastSent = m;
-      // The server echoes our message as a `message` event; if it never does, stop showing
-      // "sending" after a while but keep it on the re-send list until confirmed.
-      setTimeout(() => { if (m._state === 'sending' && st.ready) { m._state = null; rerender(m); } }, 8000);
-    }
+    // The ack {ref, messageId, conversationId} confirms it; an error with the ref fails it.
+    send({ type: 'message.send', text: m.parts[0].text, clientId: m.clientId }, { msg: m });
   }
 
-  function send(frame) {
+  // Every frame but hello carries a ref, so the server's ack or error names what it answers.
+  function send(frame, settle) {
     if (!st.ws || st.ws.readyState !== 1 || !st.ready) return false;
-    try { st.ws.send(JSON.stringify(frame)); return true; } catch (_) { return false; }
+    const ref = 'w' + (++st.refN);
+    try { st.ws.send(JSON.stringify(Object.assign({}, frame, { ref }))); } catch (_) { return false; }
+    if (settle) st.refs.set(ref, settle);
+    return true;
   }
 
   // ---- connection ----
@@ -346,6 +348,9 @@
       if (name) hello.name = name;
       if (email) hello.email = email;
       ws.send(JSON.stringify(hello));
+      // Keep-alive: proxies and NATs drop idle sockets, and a silent drop loses agent replies.
+      clearInterval(st.ping);
+      st.ping = setInterval(() => send({ type: 'ping' }), 25000);
     };
     ws.onmessage = (e) => {
       if (typeof e.data !== 'string') return;
@@ -360,6 +365,10 @@
       if (st.ws !== ws) return;
       st.ws = null;
       st.ready = false;
+      clearInterval(st.ping);
+      // Unanswered sends are re-sent (same clientId) after the next ready.
+      for (const s of st.refs.values()) if (s.msg && !s.msg.id) s.msg._state = 'sending';
+      st.refs.clear();
       renderChrome();
       if (e.code === 1012) { st.attempt = 0; schedule(Math.random() * 500); } else schedule();
     };
@@ -378,6 +387,8 @@
       case 'ready': {
         st.ready = true;
         st.attempt = 0;
+        st.refs.clear();
+        if (!ev.conversationId) { st.agentName = null; st.queue = null; }
         if (ev.visitorToken) st.token = ev.visitorToken;
         st.convId = ev.conversationId || null;
         save();
@@ -400,9 +411,14 @@
         renderChrome();
         break;
       }
-      case 'ack':
-        if (ev.clientId && ev.messageId && st.byClient.has(ev.clientId)) upsert({ clientId: ev.clientId, id: ev.messageId });
+      case 'ack': {
+        const s = st.refs.get(ev.ref);
+        st.refs.delete(ev.ref);
+        if (s && s.msg && ev.messageId) upsert({ clientId: s.msg.clientId, id: ev.messageId });
+        if (ev.conversationId && ev.conversationId !== st.convId) { st.convId = ev.conversationId; st.ended = false; save(); renderChrome(); }
         break;
+      }
+      case 'pong': break;
       case 'typing':
         st.typingUntil = Date.now() + 5000;
         renderChrome();
@@ -413,13 +429,16 @@
         st.bot = false;
         renderChrome();
         break;
-      case 'agent.joined':
-        st.agentName = ev.name || S.agent;
+      case 'agent.joined': {
+        const name = ev.name || S.agent;
+        // Sent again on every reconnect to a served conversation: announce only a change.
+        if (name !== st.agentName) system(t('joined', { n: name }));
+        st.agentName = name;
         st.queue = null;
         st.bot = false;
-        system(t('joined', { n: st.agentName }));
         renderChrome();
         break;
+      }
       case 'conversation.closed':
         st.ended = true;
         st.agentName = null;
@@ -436,9 +455,10 @@
         break;
       case 'error': {
         const text = (ev.code && S.err[ev.code]) || t('errOther', { m: ev.message || ev.code || '' });
-        // Visitor errors carry no ref: one that follows a send closely is about that send.
-        if (st.lastSent && Date.now() - st.lastSendAt < 5000 && !st.lastSent.id) { st.lastSent._state = 'failed'; rerender(st.lastSent); }
-        if (ev.code === 'unauthorized' || ev.code === 'invalid_token') { st.token = null; save(); }
+        const s = st.refs.get(ev.ref);
+        st.refs.delete(ev.ref);
+        if (s && s.msg && !s.msg.id) { s.msg._state = 'failed'; rerender(s.msg); }
+        if (s && s.csat) { s.csat.done = false; render(); }
         system(text);
         break;
       }
@@ -466,7 +486,8 @@
   pre.addEventListener('submit', (e) => {
     e.preventDefault();
     st.name = preName.value.trim().slice(0, 100);
-    st.email = preEmail.value.trim().slice(0, 200);
+    const email = preEmail.value.trim();
+    st.email = plausibleEmail(email) ? email : '';
     st.started = true;
     connect();
     render();
