@@ -156,7 +156,8 @@ window.SB = window.SB || {};
       const conv = o.conversation || {};
       const kind = SB.kindOf(conv);
       const busy = pendingOffers.has(o.offerId);
-      o._el = h('div', { class: 'offer-card', dataset: { offer: o.offerId } },
+      // Only a new card flashes; re-renders (a countdown, a busy button) must not re-alert.
+      o._el = h('div', { class: 'offer-card' + (o._shown ? '' : ' fresh'), dataset: { offer: o.offerId } },
         h('div', { class: 'offer-top' },
           h('span', { class: 'chan chan-' + kind }, SB.kindIcon(kind)),
           h('span', { class: 'offer-chan' }, SB.t('channel.' + kind)),
@@ -169,6 +170,7 @@ window.SB = window.SB || {};
           h('button', { type: 'button', class: 'primary', disabled: busy, onclick: () => UI.acceptOffer(o.offerId) }, SB.t('offers.accept')),
           h('button', { type: 'button', disabled: busy, onclick: () => UI.rejectOffer(o.offerId) }, SB.t('offers.reject'))));
       list.append(o._el);
+      o._shown = true;
     }
     tickOffers();
     UI.renderTitle();

@@ -5,10 +5,13 @@ window.SB = window.SB || {};
 
 // Server time ≈ local time + offset. Deadlines (offer expiresAt) are server milliseconds; an agent
 // PC with a wrong clock would otherwise show a countdown that is off by minutes. The offset is
-// learnt from any server timestamp the server chooses to send (welcome/ack `now`/`serverTime`).
+// learnt from an explicit server time if a frame carries one (`now`/`serverTime`), else from the
+// arrival of live messages: a message id is a Redis stream id whose first part is the server's
+// clock when it was stored, moments before it reached us.
 SB.clock = {
   offset: 0,
   known: false,
+  samples: [],
   serverNow() { return Date.now() + this.offset; },
   // Sample: the server said `serverMs` in a reply to a request sent at local `sentAt`.
   sample(serverMs, sentAt) {
@@ -17,6 +20,17 @@ SB.clock = {
     const mid = sentAt ? (sentAt + now) / 2 : now; // half the round trip, NTP-style
     this.offset = serverMs - mid;
     this.known = true;
+  },
+  // A server timestamp of something that happened just before it arrived here. Transit only makes
+  // (stamp − arrival) smaller, so the largest of recent samples is the best estimate; replayed
+  // old events give very negative samples and never win.
+  observe(serverMs) {
+    if (this.known || typeof serverMs !== 'number' || !isFinite(serverMs)) return;
+    const s = serverMs - Date.now();
+    if (Math.abs(s) > 6 * 3600 * 1000) return; // not a live stamp
+    this.samples.push(s);
+    if (this.samples.length > 20) this.samples.shift();
+    this.offset = Math.max(...this.samples);
   },
   // Milliseconds left until a server deadline, as of now.
   remaining(serverDeadline) { return serverDeadline - this.serverNow(); },
@@ -199,6 +213,7 @@ SB.Connection = class {
         // means the event stream was reset; without this we'd drop every new event as "seen".
         if (!this.resumeSent || serverLast < this.lastSeq) this.setLastSeq(serverLast);
       }
+      this.welcomedAt = Date.now();
       const wasWelcomed = this.everWelcomed;
       this.everWelcomed = true;
       this.attempt = 0;
@@ -246,6 +261,9 @@ SB.Connection = class {
     if (!this.ws || this.ws.readyState !== 1 || this.state !== 'connected') return false;
     try { this.ws.send(JSON.stringify(Object.assign({}, msg, { ref: 'f' + (++this.refN) }))); return true; } catch (_) { return false; }
   }
+
+  // Milliseconds since the last welcome (0 when not connected).
+  liveFor() { return this.state === 'connected' ? Date.now() - this.welcomedAt : 0; }
 
   get connected() { return this.state === 'connected'; }
 

@@ -111,11 +111,13 @@
   function onConvUpdated(ev) {
     const conv = ev.conversation;
     if (!conv || !conv.id) return;
-    for (const o of st.offers.values()) if (o.conversation && o.conversation.id === conv.id) Object.assign(o.conversation, conv);
+    let offerTouched = false;
+    for (const o of st.offers.values()) if (o.conversation && o.conversation.id === conv.id) { Object.assign(o.conversation, conv); offerTouched = true; }
+    const before = st.offers.size;
     const c = st.upsertConv(conv);
     if (c && st.activeId === c.id) { T.renderHeader(); T.renderReply(); }
     st.trimEnded();
-    SB.bus.emit('offers');
+    if (offerTouched || st.offers.size !== before) SB.bus.emit('offers');
     SB.bus.emit('convs');
   }
 
@@ -125,6 +127,9 @@
     const res = T.upsert(convId, ev.message);
     if (!res) return;
     const m = res.msg;
+    const stamp = /^(\d+)-\d+$/.exec(m.id || '');
+    // Only live pushes calibrate the clock: the replay right after a welcome is old news.
+    if (stamp && res.isNew && SB.conn.liveFor() > 3000) SB.clock.observe(Number(stamp[1]));
     if (res.isNew && m.direction === 'in' && m.author === 'contact') {
       const t = st.thread(convId);
       const looking = st.activeId === convId && !document.hidden;

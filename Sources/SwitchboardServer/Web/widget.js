@@ -276,7 +276,7 @@
     return box;
   }
 
-  function system(text) { upsert({ author: 'system', direction: 'out', parts: [{ type: 'text', text }], _localKey: Math.random() }); }
+  function system(text) { upsert({ author: 'system', direction: 'out', parts: [{ type: 'text', text }] }); }
 
   // ---- messages ----
   function upsert(m) {
