@@ -171,6 +171,19 @@ class Agent(Peer):
         seqs = self.seqs
         return max(seqs) if seqs else (self.welcome or {}).get("lastSeq", 0)
 
+    async def until_seq(self, seq: int, timeout: float = EXPECT_TIMEOUT) -> None:
+        """Reads until an event with `seq` ≥ the given one has arrived."""
+        deadline = time.monotonic() + timeout
+        while max(self.seqs, default=0) < seq:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{self.name}: no event with seq {seq} within {timeout:.0f}s; "
+                                     f"events seen: {self._summary()}")
+            try:
+                await self._receive(remaining)
+            except asyncio.TimeoutError:
+                continue
+
     async def accept_offer(self, conversation_id: str | None = None, timeout: float = EXPECT_TIMEOUT) -> dict:
         """Waits for an offer (of `conversation_id` if given), accepts it, and returns the
         conversation of the `assigned` event."""
