@@ -36,7 +36,7 @@ let package = Package(
 
         // Redis: async hiredis client on the lws loop, Lua scripts, Store and Router.
         .target(name: "SwitchboardRedis",
-                dependencies: ["SwitchboardCore", "CHiredis", "CLibWebSockets", "COpenSSL"],
+                dependencies: ["SwitchboardCore", "CHiredis", "CLibWebSockets", "SwitchboardCrypto"],
                 resources: [.copy("Scripts")]),
 
         // Server: lws context, HTTP routing, WS sessions, outbound HTTP, timers, workers, web assets.

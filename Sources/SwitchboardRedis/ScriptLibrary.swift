@@ -1,5 +1,5 @@
 import Foundation
-import COpenSSL
+import SwitchboardCrypto
 
 /// One routing or store script, ready for EVALSHA.
 public struct LuaScript: Sendable {
@@ -40,16 +40,9 @@ public struct ScriptLibrary: Sendable {
             let name = String(file.dropLast(4))
             let body = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
             let source = common.isEmpty ? body : common + "\n-- ==== \(file) ====\n" + body
-            scripts[name] = LuaScript(name: name, source: source, sha1: Self.sha1Hex(source))
+            scripts[name] = LuaScript(name: name, source: source, sha1: Digest.sha1Hex(Array(source.utf8)))
         }
         return ScriptLibrary(scripts: scripts)
-    }
-
-    static func sha1Hex(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBufferPointer { SHA1($0.baseAddress, $0.count, &digest) }
-        return digest.map { String(format: "%02x", $0) }.joined()
     }
 }
 
