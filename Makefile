@@ -46,7 +46,7 @@ run: build
 ## black-box e2e suite against the release binary.
 test: deps venv
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 	swift build -c release
 	SWITCHBOARD_BIN=$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
 
