@@ -36,6 +36,7 @@ public final class Broker {
     private(set) var isReady = false
     private var subscribed = false
     private var timers: [RepeatingLoopTimer] = []
+    private var nodeWatcher: NodeWatcher!
     private var signalSources: [DispatchSourceSignal] = []
 
     public init(configuration: Configuration, logger: Logger) throws {
@@ -99,6 +100,8 @@ public final class Broker {
         router = Router(runner: runner, prefix: configuration.redis.prefix, settings: configuration.routing)
         store = Store(runner: runner, prefix: configuration.redis.prefix)
         outbox = OutboxWorker(broker: self)
+        nodeWatcher = NodeWatcher(redis: redis, router: router, prefix: configuration.redis.prefix, nodeId: nodeId,
+                                  ttlSeconds: configuration.node.heartbeatTTL)
 
         redis.onConnect = { [weak self] in self?.commandsConnected() }
         redis.onDisconnect = { [weak self] reason in self?.redisLost(reason) }
@@ -194,8 +197,7 @@ public final class Broker {
 
     private func heartbeat() {
         guard isReady else { return }
-        let ttl = Int(configuration.node.heartbeatTTL * 1000)
-        redis.send(["SET", configuration.redis.prefix + "node:" + nodeId, String(sessions.agentSessionCount), "PX", String(ttl)])
+        nodeWatcher.tick(agentSockets: sessions.agentSessionCount, now: now())
     }
 
     private func refreshVisitorQueues() {
