@@ -113,6 +113,12 @@ final class EventLoopServer {
     /// Services pending work for up to about `milliseconds` more (used during shutdown).
     func serviceBriefly(until deadline: () -> Bool) {
         guard let context else { return }
+        // lws_service sleeps until the next socket event or timer, and by now the broker's timers
+        // are stopped: without a tick of its own, an idle loop never came back to check the
+        // deadline and SIGTERM hung until some packet arrived (or SIGKILL).
+        let tick = RepeatingLoopTimer(context: context, interval: 0.02) {}
+        tick.start()
+        defer { tick.stop() }
         while !deadline() {
             if lws_service(context, 0) < 0 { break }
         }
