@@ -169,9 +169,12 @@ final class VisitorSession: WebSocketSession {
             // Nil while offered: the conversation is out of the queue but not yet taken, so the
             // visitor still waits (and still abandons by leaving).
             guard let self, self.wsi != nil, case .success(let position?) = result else { return }
-            guard position.position != self.lastQueuePosition else { return }
-            self.lastQueuePosition = position.position
-            self.enqueue(WireEvent.queue(position: position.position, estimatedWaitSeconds: position.estimatedWaitSeconds))
+            // The router's rank is 0-based; the wire's position is 1 for "next" (WireEvent.queue,
+            // and the widget shows position − 1 people ahead).
+            let place = position.position + 1
+            guard place != self.lastQueuePosition else { return }
+            self.lastQueuePosition = place
+            self.enqueue(WireEvent.queue(position: place, estimatedWaitSeconds: position.estimatedWaitSeconds))
         }
     }
 
