@@ -28,6 +28,9 @@ public struct SMSAdapter: ChannelAdapter {
     public var kind: ChannelKind { .sms }
     public let provider: SMSProvider
 
+    /// Aliyun and Tencent pushes carry no signature (at most a shared `?token=`).
+    public var webhooksAreSigned: Bool { provider == .twilio || provider == .generic }
+
     private let authToken: String?
     /// The configured public URL without any query: the request's own query is appended when
     /// checking a signature, because that is what Twilio requested.

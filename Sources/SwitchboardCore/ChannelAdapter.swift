@@ -24,6 +24,14 @@ public protocol ChannelAdapter: Sendable {
     /// Interprets the provider's answer to a rendered request: a provider message id on success,
     /// or whether the failure is worth retrying.
     func interpretDeliveryResponse(status: Int, body: [UInt8]) -> DeliveryOutcome
+
+    /// Whether every webhook this adapter accepts is cryptographically signed. Unsigned ones
+    /// (a shared token at most) are public endpoints and get the per-IP rate limit (DESIGN §11).
+    var webhooksAreSigned: Bool { get }
+}
+
+extension ChannelAdapter {
+    public var webhooksAreSigned: Bool { true }
 }
 
 /// What a webhook turned into: events to store, and the answer the provider expects once stored.

@@ -79,6 +79,14 @@ extension Broker {
             fail(exchange, 404, "not_found", "no channel '\(channelId)'")
             return
         }
+        if !adapter.webhooksAreSigned {
+            let now = Date().timeIntervalSince1970
+            guard publicLimiter.allow(exchange.remoteAddress, now: now) else {
+                fail(exchange, 429, "rate_limited", "too many requests from \(exchange.remoteAddress)",
+                     headers: [("retry-after", String(publicLimiter.retryAfter(exchange.remoteAddress)))])
+                return
+            }
+        }
         let batch: InboundBatch
         do {
             batch = try adapter.receive(exchange.request(subpath: subpath))

@@ -274,21 +274,25 @@ public final class Broker {
         for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "server restarting") }
         timers.forEach { $0.stop() }
         outbox.stop()
-        let deadline = Date().addingTimeInterval(3)
-        loop.serviceBriefly { Date() > deadline || (sessions.agentSessionCount == 0 && outbox.inFlight == 0 && drainTick()) }
+        // lws_service blocks until the next socket event or timer; a short ticker keeps the
+        // shutdown loop turning so the deadline is honoured.
+        let ticker = RepeatingLoopTimer(context: loop.context!, interval: 0.05) {}
+        ticker.start()
+        let deadline = Date().addingTimeInterval(5)
+        var socketsGoneAt: Date?
+        loop.serviceBriefly {
+            let now = Date()
+            if socketsGoneAt == nil && sessions.agentSessionCount == 0 && outbox.inFlight == 0 { socketsGoneAt = now }
+            // Once the sockets are closed, give their disconnect scripts a moment to be answered.
+            return now > deadline || (socketsGoneAt.map { now.timeIntervalSince($0) > 0.3 } ?? false)
+        }
+        ticker.stop()
         redis.stop()
         pubsub.stop()
         workers.shutdown()
         signalSources.forEach { $0.cancel() }
         managedRedis?.stop()
         logger.info("stopped")
-    }
-
-    /// One more loop turn after the sockets closed, so their disconnect scripts are answered.
-    private var drainTurns = 0
-    private func drainTick() -> Bool {
-        drainTurns += 1
-        return drainTurns > 20
     }
 }
 
@@ -297,14 +301,14 @@ extension Broker: EventLoopDelegate {
         workers?.drainCompleted()
     }
 
-    func shouldAcceptWebSocket(path: String, remoteAddress: String) -> Bool {
-        if isShuttingDown { return false }
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int? {
+        if isShuttingDown { return 503 }
         switch path {
-        case "/v1/agent": return true
+        case "/v1/agent": return nil
         case "/v1/visitor":
             // Public endpoint: per-IP connection rate (DESIGN §11).
-            return publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970)
-        default: return false
+            return publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970) ? nil : 429
+        default: return 404
         }
     }
 

@@ -7,8 +7,9 @@ protocol EventLoopDelegate: AnyObject {
     /// A complete request: for GET at once, for bodies after `HTTP_BODY_COMPLETION`. The delegate
     /// answers through `exchange.respond`, now or after an asynchronous Redis reply.
     func handle(_ exchange: HTTPExchange)
-    /// Whether to accept a WebSocket upgrade for `path` from `remoteAddress` (rate limits, routes).
-    func shouldAcceptWebSocket(path: String, remoteAddress: String) -> Bool
+    /// Whether to accept a WebSocket upgrade for `path` from `remoteAddress` (rate limits, routes):
+    /// nil accepts; otherwise the HTTP status to refuse with (404 unknown path, 429 rate limited).
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int?
     /// The session for an accepted WebSocket, or nil to close it.
     func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession?
     /// `lws_cancel_service` was called (from another thread): drain cross-thread work.
@@ -41,9 +42,18 @@ final class EventLoopServer {
     }
 
     deinit {
-        if let context { lws_context_destroy(context) }
+        destroy()
+    }
+
+    /// Tears the context down (closing every socket). Called once the broker has stopped.
+    func destroy() {
+        guard let context else { return }
+        lws_context_destroy(context)
+        self.context = nil
         protocols?.deallocate()
+        protocols = nil
         protocolNames.forEach { free($0) }
+        protocolNames = []
     }
 
     /// Creates the context and starts listening. Throws with lws' reason on failure.
@@ -192,7 +202,14 @@ final class EventLoopServer {
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""
-            return (delegate?.shouldAcceptWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) ?? false) ? 0 : 1
+            guard let delegate else { return 1 }
+            guard let status = delegate.refusalOfWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) else {
+                return 0
+            }
+            // Answer the upgrade request with a plain HTTP status before lws drops it, so a client
+            // sees 429 (retry later) or 404 rather than a bare disconnect.
+            _ = lws_return_http_status(wsi, UInt32(status), nil)
+            return 1
 
         case LWS_CALLBACK_ESTABLISHED:
             let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""

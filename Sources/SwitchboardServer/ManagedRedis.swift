@@ -28,6 +28,7 @@ public final class ManagedRedis {
     /// Starts redis-server and waits (up to 10 s) until it answers PING.
     public func start() throws {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        shutDownLeftover()
         try? FileManager.default.removeItem(atPath: socketPath)
         process.executableURL = URL(fileURLWithPath: Self.resolve(executable))
         process.arguments = [
@@ -60,6 +61,19 @@ public final class ManagedRedis {
     }
 
     public var pid: Int32 { process.processIdentifier }
+
+    /// A broker killed with SIGKILL leaves its redis-server running. Two servers appending to the
+    /// same AOF would corrupt it, so a leftover that still answers on our socket is asked to
+    /// SHUTDOWN (which fsyncs the AOF) before a new one starts.
+    private func shutDownLeftover() {
+        guard let leftover = try? RedisBlockingConnection(unixSocket: socketPath),
+              case .success(.status("PONG")) = leftover.command(["PING"]) else { return }
+        _ = leftover.command(["SHUTDOWN"])
+        for _ in 0..<500 {
+            if (try? RedisBlockingConnection(unixSocket: socketPath)) == nil { return }
+            usleep(10_000)
+        }
+    }
 
     /// SIGTERM and wait: redis-server flushes the AOF on a clean shutdown.
     public func stop() {

@@ -107,7 +107,7 @@ private final class TestDelegate: EventLoopDelegate {
         }
     }
 
-    func shouldAcceptWebSocket(path: String, remoteAddress: String) -> Bool { false }
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int? { 404 }
     func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession? { nil }
     func loopWoke() {}
 }

@@ -205,7 +205,8 @@ window.SB = window.SB || {};
       h('div', { class: 'th-name' },
         h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.kindIcon(kind)),
         h('span', { class: 'th-contact' }, SB.contactName(conv)),
-        ct.address && ct.address !== ct.name ? h('span', { class: 'th-addr' }, ct.address) : null,
+        // A web visitor's address is an opaque visitor id: noise to the agent.
+        ct.address && ct.address !== ct.name && kind !== 'webchat' ? h('span', { class: 'th-addr' }, ct.address) : null,
         h('span', { class: 'badge badge-' + status }, SB.tOr('status.' + status, status))),
       h('div', { class: 'th-sub muted' },
         SB.t('channel.' + kind) + (conv.channel && conv.channel !== kind ? ' · ' + conv.channel : ''),

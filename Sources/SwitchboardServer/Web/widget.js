@@ -440,13 +440,16 @@
         break;
       }
       case 'conversation.closed':
+        // Ask for a rating after a human served the visitor, even if the server sends no
+        // csat.request (the socket still names the conversation, so csat is accepted).
+        if (st.agentName && !st.csat) st.csat = { rating: 0, comment: '', done: false };
         st.ended = true;
         st.agentName = null;
         st.queue = null;
         st.convId = null;
         save();
         system(S.closed);
-        renderChrome();
+        render();
         break;
       case 'csat.request':
         st.csat = { rating: 0, comment: '', done: false };
