@@ -274,10 +274,6 @@ public final class Broker {
         for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "server restarting") }
         timers.forEach { $0.stop() }
         outbox.stop()
-        // lws_service blocks until the next socket event or timer; a short ticker keeps the
-        // shutdown loop turning so the deadline is honoured.
-        let ticker = RepeatingLoopTimer(context: loop.context!, interval: 0.05) {}
-        ticker.start()
         let deadline = Date().addingTimeInterval(5)
         var socketsGoneAt: Date?
         loop.serviceBriefly {
@@ -286,7 +282,6 @@ public final class Broker {
             // Once the sockets are closed, give their disconnect scripts a moment to be answered.
             return now > deadline || (socketsGoneAt.map { now.timeIntervalSince($0) > 0.3 } ?? false)
         }
-        ticker.stop()
         redis.stop()
         pubsub.stop()
         workers.shutdown()
