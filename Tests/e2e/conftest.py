@@ -103,3 +103,8 @@ def start_broker(request, tmp_path, sink):
 def broker(start_broker, redis):
     """The default broker on an external redis-server."""
     return start_broker(redis)
+
+
+def pytest_configure(config):
+    # The TLS test talks to a self-signed certificate on purpose.
+    config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")

@@ -71,11 +71,13 @@ def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.
 
 
 class RedisServer:
-    """An external redis-server on a fixed loopback port, without persistence (fast)."""
+    """An external redis-server on a fixed loopback port, without persistence (fast) unless
+    `persistent` (AOF, appendfsync always: its data survives a restart)."""
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, persistent: bool = False):
         self.workdir = workdir
         self.port = port or free_port()
+        self.persistent = persistent
         self.proc: subprocess.Popen | None = None
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -86,10 +88,10 @@ class RedisServer:
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "redis-server already running"
         self.log = open(self.workdir / "redis.log", "ab")
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no",
-             "--loglevel", "warning"],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+             "--dir", str(self.workdir), "--daemonize", "no", "--loglevel", "warning"],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self.ping, f"redis-server to answer PING on port {self.port}",
                    detail=lambda: f"redis exit status {self.proc.poll()}")
@@ -217,6 +219,7 @@ AGENTS = {
     "bo": ("tok-bo-0002", {"general": 5}, {"webchat": 2, "sms": 2}, "agent"),
     "cy": ("tok-cy-0003", {"complaints": 7}, {"webchat": 2, "sms": 2}, "agent"),
     "dee": ("tok-dee-0004", {"general": 9}, {"sms": 1}, "agent"),
+    "eve": ("tok-eve-0005", {"general": 5}, {"webchat": 2, "sms": 2}, "agent"),
 }
 API_KEY = "e2e-api-key-1234"
 TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token"
