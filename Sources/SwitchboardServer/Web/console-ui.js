@@ -134,7 +134,10 @@ window.SB = window.SB || {};
 
   UI.setPresence = function (status, reason) {
     const msg = { type: 'presence.set', status };
-    if (status === 'away') msg.reason = reason || $('away-reason').value || 'break';
+    if (status === 'away') {
+      const picked = reason || $('away-reason').value;
+      msg.reason = SB.AWAY_REASONS.includes(picked) ? picked : 'break'; // never re-send "missed"
+    }
     $('presence').classList.add('busy');
     SB.conn.request(msg).then(() => {
       // The server also echoes a `presence` event; the ack alone is enough to show the change.
