@@ -18,6 +18,11 @@ public struct Configuration: Sendable, Equatable {
     /// HMAC key for visitor tokens (web chat). Resolved secret.
     public var visitorTokenSecret: String
     public var logLevel: String
+    /// How long closed and abandoned conversations (hash, log, statuses) are kept: records kept
+    /// ≥ 3 months (DESIGN §1), so 90 days by default.
+    public var retention: Double = 90 * 86_400
+    /// Events kept per agent stream for `resume` (approximate trim, `XADD MAXLEN ~`).
+    public var agentEventBacklog: Int = 10_000
 
     public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), publicBaseURL: String? = nil,
                 dataDir: String = "./var", node: NodeSettings = NodeSettings(), redis: RedisSettings = RedisSettings(),

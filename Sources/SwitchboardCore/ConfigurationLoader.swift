@@ -12,7 +12,7 @@ import Yams
 public enum ConfigurationLoader {
     static let topLevelKeys = [
         "listen", "public_base_url", "data_dir", "node", "redis", "tls", "limits", "routing", "skills",
-        "agents", "api_keys", "visitor_token_secret", "outbox", "channels", "log_level",
+        "agents", "api_keys", "visitor_token_secret", "outbox", "channels", "log_level", "retention", "agent_event_backlog",
     ]
     /// swift-log's levels, which is what the executable maps this to.
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -59,6 +59,8 @@ public enum ConfigurationLoader {
         config.routing = readRouting(reader.mapping(map["routing"], at: "routing"), reader)
         config.outbox = readOutbox(reader.mapping(map["outbox"], at: "outbox"), reader)
         config.logLevel = reader.oneOf(map, "log_level", default: config.logLevel, allowed: logLevels)
+        config.retention = reader.duration(map, "retention", default: config.retention)
+        config.agentEventBacklog = reader.integer(map, "agent_event_backlog", default: config.agentEventBacklog, in: 100...10_000_000)
 
         // Skills first: agents and channels refer to them wherever they sit in the file.
         config.skills = readSkills(map, reader)

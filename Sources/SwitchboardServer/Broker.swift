@@ -154,6 +154,10 @@ public final class Broker {
                 self.logger.error("loading Lua scripts failed: \(e.message)")
                 return
             }
+            // Settings the scripts read themselves (retention, event backlog): shared by all nodes.
+            self.redis.send(["HSET", self.configuration.redis.prefix + "{r}:config",
+                             "retention_ms", String(Int64(self.configuration.retention * 1000)),
+                             "agent_event_backlog", String(self.configuration.agentEventBacklog)])
             self.store.ensureOutboxGroup { [weak self] _ in
                 guard let self else { return }
                 self.router.syncAgents(self.configuration.agents, now: self.now()) { [weak self] r in

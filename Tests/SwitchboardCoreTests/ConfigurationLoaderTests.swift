@@ -74,6 +74,15 @@ final class ConfigurationLoaderTests: XCTestCase {
         XCTAssertEqual(try ConfigurationLoader.load(yaml: "# only a comment\n", environment: [:]), Configuration())
     }
 
+    func testRetentionAndEventBacklog() throws {
+        XCTAssertEqual(Configuration().retention, 90 * 86_400, "records are kept three months by default (DESIGN §1)")
+        let c = try ConfigurationLoader.load(yaml: "retention: 120d\nagent_event_backlog: 5000\n", environment: [:])
+        XCTAssertEqual(c.retention, 120 * 86_400)
+        XCTAssertEqual(c.agentEventBacklog, 5000)
+        XCTAssertEqual(loadError("agent_event_backlog: 10\n").paths, ["agent_event_backlog"])
+        XCTAssertEqual(loadError("retention: soon\n").paths, ["retention"])
+    }
+
     func testOmittedRedisURLMeansManagedRedis() throws {
         let c = try ConfigurationLoader.load(yaml: "redis: { prefix: \"x:\" }\n", environment: [:])
         XCTAssertNil(c.redis.url)

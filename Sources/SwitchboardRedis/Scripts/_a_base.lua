@@ -27,6 +27,7 @@ function K.wrapups() return P .. '{r}:wrapups' end                -- zset conv i
 function K.grace() return P .. '{r}:grace' end                    -- zset agent id -> grace end
 function K.stats() return P .. '{r}:stats' end                    -- hash of cluster-wide counters
 function K.seq() return P .. '{r}:seq' end                        -- hash of id counters
+function K.config() return P .. '{r}:config' end                  -- hash of broker settings scripts read (retention_ms, agent_event_backlog)
 function K.conv(id) return P .. 'conv:{' .. id .. '}' end
 function K.log(id) return P .. 'conv:{' .. id .. '}:log' end
 function K.declined(id) return P .. 'conv:{' .. id .. '}:declined' end

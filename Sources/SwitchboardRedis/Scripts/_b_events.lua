@@ -24,7 +24,9 @@ end
 local function emit_agent(agent, body)
   local seq = redis.call('HINCRBY', K.agent(agent), 'seq', 1)
   local json = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
-  redis.call('XADD', K.events(agent), 'MAXLEN', '~', '10000', seq .. '-0', 'e', json)
+  -- agent_event_backlog from the broker settings (sb:{r}:config), 10000 if unset.
+  local backlog = redis.call('HGET', K.config(), 'agent_event_backlog') or '10000'
+  redis.call('XADD', K.events(agent), 'MAXLEN', '~', backlog, seq .. '-0', 'e', json)
   local node = redis.call('HGET', K.agent(agent), 'node')
   if node and node ~= '' then
     redis.call('PUBLISH', K.node(node), 'a:' .. agent .. '\n' .. json)
@@ -47,4 +49,15 @@ end
 
 local function stat(field, by)
   redis.call('HINCRBY', K.stats(), field, by or 1)
+end
+
+-- A conversation that ended (closed or abandoned) expires with its log, statuses and idempotency
+-- keys after the configured retention (DESIGN §1: records kept ≥ 3 months; §8 "trimmed by
+-- retention"). Without a configured retention nothing expires.
+local function expire_conversation(id)
+  local ms = tonumber(redis.call('HGET', K.config(), 'retention_ms') or '')
+  if ms == nil or ms <= 0 then return end
+  for _, key in ipairs({ K.conv(id), K.log(id), K.declined(id), K.msgstatus(id), K.conv(id) .. ':clients' }) do
+    redis.call('PEXPIRE', key, ms)
+  end
 end

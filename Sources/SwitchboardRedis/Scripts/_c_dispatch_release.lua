@@ -98,6 +98,7 @@ function R.finalize(id)
   if f[1] ~= 'wrapup' then return nil end
   redis.call('HSET', K.conv(id), 'status', 'closed')
   redis.call('HDEL', K.conv(id), 'wrapupUntil')
+  expire_conversation(id)
   local aid = f[2]
   if aid and aid ~= '' then
     R.release_load(aid, f[3])

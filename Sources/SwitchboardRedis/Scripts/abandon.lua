@@ -28,5 +28,6 @@ redis.call('HSET', K.conv(id), 'status', 'abandoned', 'closedAt', NOW)
 redis.call('HDEL', K.conv(id), 'offer', 'qscore')
 R.drop_open(id, c)
 stat('abandoned')
+expire_conversation(id)
 if freed then R.drain(freed) end
 return 1
