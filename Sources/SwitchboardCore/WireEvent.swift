@@ -13,15 +13,18 @@ public enum WireEvent {
     /// The answer to a successful `auth`: who the agent is, their presence, the conversations
     /// assigned to them and the offers open for them (each a pre-encoded JSON object), and the
     /// seq of the newest event in their stream, from which the console resumes next time.
+    /// `now` is the server's clock (ms since the epoch) so the console can count offer deadlines
+    /// down without trusting the desk PC's clock.
     public static func welcome(agent: AgentConfig, presence: PresenceStatus, presenceReason: String? = nil,
-                               conversations: [String], offers: [String], lastSeq: Int64) -> String {
+                               conversations: [String], offers: [String], lastSeq: Int64, now: Int64? = nil) -> String {
         var out = #"{"type":"welcome","agent":"#
         out += agentJSON(agent)
         out += #","presence":"# + presenceJSON(presence, reason: presenceReason)
         out += #","conversations":["# + conversations.joined(separator: ",") + "]"
         out += #","offers":["# + offers.joined(separator: ",") + "]"
-        out += #","lastSeq":"# + String(lastSeq) + "}"
-        return out
+        out += #","lastSeq":"# + String(lastSeq)
+        if let now { out += #","now":"# + String(now) }
+        return out + "}"
     }
 
     /// Confirms the command whose frame carried `ref`; `extra` adds fields such as the stored

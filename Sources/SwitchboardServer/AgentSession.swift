@@ -198,7 +198,7 @@ final class AgentSession: WebSocketSession {
                 for offer in snapshot.offersJSON { self.noteOffer(Array(("{\"type\":\"offer\"," + offer.dropFirst()).utf8)) }
                 let welcome = WireEvent.welcome(agent: agent, presence: snapshot.presence, presenceReason: snapshot.reason,
                                                 conversations: snapshot.conversationsJSON, offers: snapshot.offersJSON,
-                                                lastSeq: snapshot.lastSeq)
+                                                lastSeq: snapshot.lastSeq, now: self.broker.now())
                 self.enqueue(welcome)
                 if let resume, resume < snapshot.lastSeq {
                     self.replay(after: resume, upTo: snapshot.lastSeq)

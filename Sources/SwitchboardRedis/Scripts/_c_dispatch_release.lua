@@ -103,6 +103,8 @@ function R.finalize(id)
   if aid and aid ~= '' then
     R.release_load(aid, f[3])
     redis.call('SREM', K.agent_convs(aid), id)
+    -- The console shows wrap-up until told the conversation is closed.
+    emit_agent_table(aid, { type = 'conversation.updated', conversation = conv_table(id) })
     stat('closed')
     return aid
   end

@@ -35,5 +35,7 @@ if finish then R.finalize(id) end
 
 R.emit_updated(aid, id)
 emit_visitor(id, '{"type":"conversation.closed"}')
+-- Ask the web visitor for a rating (DESIGN §1: satisfaction ≥ 80%; §9 csat.request).
+emit_visitor(id, '{"type":"csat.request"}')
 if finish then R.drain(aid) end
 return cjson.encode(conv_table(id))
