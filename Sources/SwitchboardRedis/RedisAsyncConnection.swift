@@ -70,7 +70,7 @@ public final class RedisAsyncConnection: RedisCommanding {
     // MARK: RedisCommanding
 
     public func send(_ args: [String], completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
-        guard let ac, isConnected else {
+        guard let ac, isConnected, !tearingDown else {
             completion(.failure(.unavailable("redis \(name) not connected")))
             return
         }
@@ -210,8 +210,9 @@ public final class RedisAsyncConnection: RedisCommanding {
     /// hiredis is freeing the context (after disconnect or a failed connect): forget it and let
     /// lws close its own descriptor.
     private func contextCleanup() {
+        // `isConnected` is left alone: hiredis calls this hook before the disconnect callback,
+        // which must still see that an established connection dropped (and report it).
         tearingDown = true
-        isConnected = false
         if let wsi {
             lws_set_opaque_user_data(wsi, nil)
             lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC)

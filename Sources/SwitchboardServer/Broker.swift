@@ -125,6 +125,7 @@ public final class Broker {
             RepeatingLoopTimer(context: context, interval: r.sweepInterval) { [weak self] in self?.sweep() },
             RepeatingLoopTimer(context: context, interval: configuration.node.heartbeatInterval) { [weak self] in self?.heartbeat() },
             RepeatingLoopTimer(context: context, interval: 3) { [weak self] in self?.refreshVisitorQueues() },
+            RepeatingLoopTimer(context: context, interval: 0.2) { [weak self] in self?.superviseManagedRedis() },
             RepeatingLoopTimer(context: context, interval: 60) { [weak self] in
                 guard let self else { return }
                 self.publicLimiter.prune(now: Date().timeIntervalSince1970)
@@ -202,6 +203,32 @@ public final class Broker {
     private func heartbeat() {
         guard isReady else { return }
         nodeWatcher.tick(agentSockets: sessions.agentSessionCount, now: now())
+    }
+
+    /// The managed redis-server died (OOM killer, kill -9): start it again from its AOF on a worker
+    /// thread (loading takes time and the loop never blocks); the connections reconnect by
+    /// themselves once the socket answers. Meanwhile webhooks get 503 and nothing is acknowledged.
+    private var restartingRedis = false
+    private func superviseManagedRedis() {
+        guard let managedRedis, !restartingRedis, !isShuttingDown, !managedRedis.isRunning else { return }
+        restartingRedis = true
+        logger.error("managed redis-server exited (status \(managedRedis.terminationStatus ?? -1)); restarting it from its AOF")
+        workers.submit({ () -> String? in
+            do {
+                try managedRedis.start()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }, then: { [weak self] failure in
+            guard let self else { return }
+            self.restartingRedis = false
+            if let failure {
+                self.logger.critical("restarting the managed redis-server failed: \(failure)")
+            } else {
+                self.logger.info("managed redis-server restarted", metadata: ["pid": "\(managedRedis.pid)"])
+            }
+        })
     }
 
     private func refreshVisitorQueues() {

@@ -1,15 +1,19 @@
 import Foundation
+import Synchronization
 import SwitchboardRedis
 
 /// The embedded default (DESIGN §2): with no `redis.url`, `switchboard serve` starts and owns a
 /// `redis-server` child on a unix socket under `data_dir`, with AOF on and `appendfsync always`
 /// (DESIGN §11: nothing acknowledged is lost), and stops it on shutdown.
 ///
-/// Runs before the loop starts and after it stops: blocking is fine here.
-public final class ManagedRedis {
+/// If the child dies (OOM killer, `kill -9`), the broker restarts it from its AOF: see
+/// `Broker.superviseManagedRedis`. `start` blocks (up to 10 s), so after the loop is running it is
+/// called on a worker thread; the current process handle is guarded by a lock, hence
+/// `@unchecked Sendable`.
+public final class ManagedRedis: @unchecked Sendable {
     public let dataDir: String
     public let socketPath: String
-    private let process = Process()
+    private let current = Mutex<Process?>(nil)
     private let executable: String
     private let appendfsync: String
 
@@ -30,6 +34,8 @@ public final class ManagedRedis {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         shutDownLeftover()
         try? FileManager.default.removeItem(atPath: socketPath)
+        let process = Process()
+        current.withLock { $0 = process }
         process.executableURL = URL(fileURLWithPath: Self.resolve(executable))
         process.arguments = [
             "--port", "0",                         // no TCP listener: only the unix socket
@@ -60,7 +66,15 @@ public final class ManagedRedis {
         throw ServerError.startFailed("redis-server did not answer within 10 s; see \(dataDir)/redis.log")
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { current.withLock { $0?.processIdentifier ?? 0 } }
+
+    /// Whether the child is alive; false before `start` and after it exited.
+    public var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
+
+    /// The exit status of a child that has exited.
+    public var terminationStatus: Int32? {
+        current.withLock { p in p.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
+    }
 
     /// A broker killed with SIGKILL leaves its redis-server running. Two servers appending to the
     /// same AOF would corrupt it, so a leftover that still answers on our socket is asked to
@@ -77,7 +91,7 @@ public final class ManagedRedis {
 
     /// SIGTERM and wait: redis-server flushes the AOF on a clean shutdown.
     public func stop() {
-        guard process.isRunning else { return }
+        guard let process = current.withLock({ $0 }), process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }
