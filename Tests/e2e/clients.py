@@ -22,6 +22,9 @@ VISITOR_PROTOCOL = "switchboard.visitor.v1"
 EXPECT_TIMEOUT = 5.0
 
 _refs = itertools.count(1)
+# Every socket a test opened, so the harness closes them on the test's own loop when it ends (a
+# socket left open makes the broker's shutdown wait for its close handshake).
+OPEN_SOCKETS: list = []
 
 
 def insecure_ssl_context() -> ssl.SSLContext:
@@ -35,8 +38,16 @@ async def open_socket(url: str, protocol: str):
     kw = {}
     if url.startswith("wss://"):
         kw["ssl"] = insecure_ssl_context()
-    return await connect(url, subprotocols=[protocol], compression=None, proxy=None, open_timeout=5,
-                         close_timeout=2, **kw)
+    ws = await connect(url, subprotocols=[protocol], compression=None, proxy=None, open_timeout=5,
+                       close_timeout=2, **kw)
+    OPEN_SOCKETS.append(ws)
+    return ws
+
+
+async def close_all_sockets() -> None:
+    sockets = list(OPEN_SOCKETS)
+    OPEN_SOCKETS.clear()
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
 
 class Peer:

@@ -15,6 +15,7 @@ import shutil
 
 import pytest
 
+from clients import close_all_sockets
 from harness import Broker, GatewaySink, RedisServer, binary_path
 
 TEST_TIMEOUT = float(os.environ.get("E2E_TEST_TIMEOUT", "90"))
@@ -42,6 +43,8 @@ def pytest_pyfunc_call(pyfuncitem):
             await asyncio.wait_for(pyfuncitem.obj(**args), TEST_TIMEOUT)
         except asyncio.TimeoutError:
             raise AssertionError(f"the test did not finish within {TEST_TIMEOUT:.0f}s") from None
+        finally:
+            await asyncio.wait_for(close_all_sockets(), 10)
 
     asyncio.run(bounded())
     return True

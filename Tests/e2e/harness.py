@@ -142,12 +142,14 @@ class SinkRequest:
 
 class GatewaySink:
     """Records every request and answers like Twilio's Messages API: 201 `{"sid":"SM…"}`.
-    `fail_with` makes it answer that status (with a Twilio-style error body) instead."""
+    `fail_with` makes it answer that status (with a Twilio-style error body) instead: always, or
+    only for the next `fail_times` requests when that is set."""
 
     def __init__(self):
         self.requests: list[SinkRequest] = []
         self.sids: list[str] = []
         self.fail_with: int | None = None
+        self.fail_times: int | None = None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         sink = self
@@ -168,6 +170,11 @@ class GatewaySink:
                 with sink._cond:
                     n = len(sink.requests) + 1
                     status = sink.fail_with
+                    if status is not None and sink.fail_times is not None:
+                        if sink.fail_times > 0:
+                            sink.fail_times -= 1
+                        else:
+                            status = None
                     sid = f"SM{n:032x}"
                     if status is None:
                         sink.sids.append(sid)

@@ -99,7 +99,23 @@ async def test_failing_gateway_is_retried_then_reported_failed(start_broker, red
                               timeout=10)
     assert "503" in failed.get("error", ""), failed
     assert len(sink.requests) == 2   # max_attempts
+    assert [e["status"] for e in ana.of_type("delivery")] == ["failed"]
     assert status_of(broker, conv["id"], sent["messageId"]) == "failed"
+
+
+async def test_gateway_error_is_retried_with_the_same_idempotency_token(start_broker, redis, sink):
+    broker = start_broker(redis, overrides={"outbox": {"max_attempts": 3, "initial_backoff": "100ms", "max_backoff": "200ms"}})
+    sink.fail_with, sink.fail_times = 500, 1
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    assert (await post(broker.sms, sid(60), "重试测试")).status_code == 200
+    conv = await ana.accept_offer()
+    sent = await ana.reply(conv["id"], "第二次会成功")
+    await ana.expect("delivery", lambda e: e["messageId"] == sent["messageId"] and e["status"] == "sent", timeout=10)
+    first, second = sink.requests
+    assert first.form == second.form
+    assert first.headers["i-twilio-idempotency-token"] == second.headers["i-twilio-idempotency-token"]
+    assert [e["status"] for e in ana.of_type("delivery")] == ["sent"]
+    assert status_of(broker, conv["id"], sent["messageId"]) == "sent"
 
 
 async def test_bad_webhooks_get_json_errors_and_store_nothing(start_broker, redis, sink):

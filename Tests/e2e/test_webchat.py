@@ -82,3 +82,25 @@ async def test_returning_visitor_gets_history(broker):
     assert texts(again.ready["history"]) == ["在吗？", "在的"]
     # The assignee is still serving, and the visitor is told who.
     assert (await again.expect("agent.joined"))["name"] == "Ana"
+
+
+async def test_typing_both_ways_and_leaving_after_assignment_does_not_abandon(broker):
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    visitor = await Visitor.connect(broker)
+    cid = (await visitor.say("打字测试"))["conversationId"]
+    await ana.accept_offer(cid)
+    await visitor.expect("agent.joined")
+
+    await visitor.send({"type": "typing"})
+    typing = await ana.expect("typing")
+    assert typing["conversationId"] == cid, typing
+    await ana.send({"type": "typing", "conversationId": cid})
+    await visitor.expect("typing")
+
+    # Once an agent has it, a visitor closing the tab does not abandon it.
+    await visitor.close()
+    await ana.reply(cid, "还在吗？")
+    assert broker.conversation(cid)["status"] == "assigned"
+    await ana.ok({"type": "conversation.close", "conversationId": cid, "category": "业务咨询"})
+    assert broker.conversation(cid)["status"] in ("wrapup", "closed")
+    assert broker.conversation(cid).get("category") == "业务咨询"
