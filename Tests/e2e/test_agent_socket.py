@@ -163,3 +163,24 @@ async def test_authentication_deadline_and_wrong_token_close_4401(start_broker, 
     assert answer["type"] == "error", answer
     await early.send({"type": "auth", "token": token("bo")})
     assert (await early.expect("welcome"))["agent"]["id"] == "bo"
+
+
+async def test_commands_pipelined_behind_auth_run_after_the_welcome(broker):
+    peer = Peer(await open_socket(broker.ws_base + "/v1/agent", AGENT_PROTOCOL), "pipelined")
+    await peer.send({"type": "auth", "token": token("ana")})
+    await peer.send({"type": "presence.set", "status": "available", "ref": "p1"})
+    await peer.send({"type": "ping", "ref": "p2"})
+    welcome = await peer.expect("welcome")
+    ack = await peer.expect("ack", lambda e: e.get("ref") == "p1")
+    await peer.expect("pong", lambda e: e.get("ref") == "p2")
+    kinds = [e["type"] for e in peer.seen]
+    assert kinds.index("welcome") < kinds.index("ack"), kinds
+    assert welcome["agent"]["id"] == "ana" and ack
+    assert (await peer.expect("presence"))["status"] == "available"
+
+
+async def test_oversized_ws_message_is_closed_with_1009(start_broker, redis):
+    broker = start_broker(redis, overrides={"limits": {"max_ws_message_bytes": "4KiB"}})
+    ana = await Agent.connect(broker, "ana", token("ana"))
+    await ana.send({"type": "ping", "padding": "x" * 8192})
+    assert await ana.closed_with() == 1009

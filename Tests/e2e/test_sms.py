@@ -192,3 +192,33 @@ async def test_same_message_sid_twice_is_stored_once(broker):
     assert [m["externalId"] for m in broker.messages(cid)] == [sid(10), sid(11), sid(12)]
     seqs = ana.seqs
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"events skipped or repeated: {seqs}"
+
+
+async def test_signature_covers_the_configured_public_url_and_the_query(start_broker, redis):
+    # Behind a proxy Twilio signs the public URL, not the address the broker listens on.
+    public = "https://sms.example.org/hooks/v1/channels/sms-main/twilio"
+    broker = start_broker(redis, overrides={"channels": [
+        {"id": "web", "kind": "webchat", "skill": "general"},
+        {"id": "sms-main", "kind": "sms", "provider": "twilio", "auth_token": TWILIO_AUTH_TOKEN,
+         "public_url": public, "skill": "general"},
+    ]})
+    from twilio.request_validator import RequestValidator
+    validator = RequestValidator(TWILIO_AUTH_TOKEN)
+    params = broker.sms_params(sid(70), "代理后面")
+    # Signed over the listening URL: refused.
+    assert_json_error(await post(broker.sms, sid(70), "代理后面"), 403)
+    # Signed over the public URL: accepted.
+    r = await post(broker.post_twilio, broker.sms_url, params, signature=validator.compute_signature(public, params))
+    assert r.status_code == 200, r.text
+    # A query string configured at Twilio is part of what it signs.
+    params = broker.sms_params(sid(71), "带参数")
+    r = await post(broker.post_twilio, broker.sms_url + "?tenant=12345", params,
+                   signature=validator.compute_signature(public + "?tenant=12345", params))
+    assert r.status_code == 200, r.text
+    r = await post(broker.post_twilio, broker.sms_url + "?tenant=99999", params,
+                   signature=validator.compute_signature(public + "?tenant=12345", params))
+    assert_json_error(r, 403)
+    # Both were stored: one conversation (same sender), two messages.
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    conv = await ana.accept_offer()
+    assert texts(await ana.history(conv["id"])) == ["代理后面", "带参数"]
