@@ -6,16 +6,18 @@ SHELL := /bin/bash
 
 CONFIG ?= config/demo.yaml
 APT_PACKAGES := libwebsockets-dev libhiredis-dev libssl-dev redis-server pkg-config openssl
+# Only the tests need a browser: the console's browser test drives Debian's chromium.
+TEST_APT_PACKAGES := chromium chromium-driver
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/switchboard
 
-.PHONY: run test deps apt venv build build-tests unit e2e bench fmt clean
+.PHONY: run test deps test-deps apt venv build build-tests unit e2e bench fmt clean
 
 ## Install the Debian packages that are missing (apt-get update only when something is).
 apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -29,7 +31,11 @@ $(VENV)/.installed: Tests/e2e/requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r Tests/e2e/requirements.txt
 	@touch $@
 
-deps: apt
+deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
 
 build: deps
 	swift build -c release
@@ -44,18 +50,18 @@ run: build
 
 ## Every tier: Swift unit + integration tests (real redis-server on free ports), then the
 ## black-box e2e suite against the release binary.
-test: deps venv
+test: test-deps venv
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 	swift build -c release
-	SWITCHBOARD_BIN=$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
 
 unit: deps
 	swift test --filter 'SwitchboardCoreTests|ChannelTests'
 
-e2e: deps venv
+e2e: test-deps venv
 	swift build -c release
-	SWITCHBOARD_BIN=$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
 
 fmt:
 	swift format --in-place --recursive Sources Channels Tests
