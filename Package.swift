@@ -7,12 +7,16 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "switchboard", targets: ["switchboard"]),
+        // Bench/: the load generator and the bare-stack ceiling it is compared with (Bench/README.md).
+        .executable(name: "LoadGen", targets: ["LoadGen"]),
+        .executable(name: "Baseline", targets: ["Baseline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries: module.modulemap + shim.h only (DESIGN §5).
@@ -55,6 +59,16 @@ let package = Package(
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),
+
+        // Bench/ (DESIGN §3): LoadGen drives the broker or the Baseline over loopback; Baseline is
+        // HTTP POST → XADD → push on the same lws + async-hiredis stack.
+        .executableTarget(name: "LoadGen",
+                          dependencies: [
+                              "CLibWebSockets", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel",
+                              .product(name: "Histogram", package: "hdrhistogram-swift"),
+                          ],
+                          path: "Bench/LoadGen"),
+        .executableTarget(name: "Baseline", dependencies: ["CLibWebSockets", "SwitchboardRedis"], path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
         .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel"],
