@@ -12,6 +12,8 @@ import copy
 import hashlib
 import json
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
@@ -36,7 +38,28 @@ def binary_path() -> Path:
     return Path(os.environ.get("SWITCHBOARD_BIN") or REPO / ".build" / "release" / "switchboard")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A loopback port that is free now, chosen outside the kernel's ephemeral range: a port
+    handed out by bind(0) and released can be taken as the local end of some outgoing connection
+    before the server binds it (EADDRINUSE). Servers still retry on a bind failure."""
+    lo, hi = _ephemeral_range()
+    candidates = (10000, lo - 1) if lo - 10000 > 1000 else (hi + 1, 65535)
+    for _ in range(200):
+        port = random.randint(*candidates)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -44,6 +67,10 @@ def free_port() -> int:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Fatal(AssertionError):
+    """Raised inside a `wait_until` predicate: stop waiting at once (e.g. the process exited)."""
 
 
 def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.05, detail=None):
@@ -56,6 +83,8 @@ def wait_until(predicate, what: str, timeout: float = WAIT, interval: float = 0.
             value = predicate()
             if value:
                 return value
+        except Fatal:
+            raise
         except Exception as e:  # noqa: BLE001 - the last error goes into the failure message
             last_error = e
         if time.monotonic() > deadline:
@@ -86,6 +115,19 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self):
+        """Starts redis-server; on its first start, a port taken meanwhile is replaced by another
+        one (a restart keeps its port: that is what the outage tests need)."""
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except AssertionError:
+                if self.started_once or attempt == 2:
+                    raise
+                self.port = free_port()
+
+    started_once = False
+
+    def _start_once(self):
         assert self.proc is None or self.proc.poll() is not None, "redis-server already running"
         self.log = open(self.workdir / "redis.log", "ab")
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
@@ -93,13 +135,18 @@ class RedisServer:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
              "--dir", str(self.workdir), "--daemonize", "no", "--loglevel", "warning"],
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self.ping, f"redis-server to answer PING on port {self.port}",
-                   detail=lambda: f"redis exit status {self.proc.poll()}")
+        try:
+            wait_until(self.ping, f"redis-server to answer PING on port {self.port}",
+                       detail=lambda: f"redis exit status {self.proc.poll()}")
+        except AssertionError:
+            self.stop()
+            raise
+        self.started_once = True
 
     def ping(self) -> bool:
         if self.proc is None or self.proc.poll() is not None:
             if self.proc is not None:
-                raise AssertionError(f"redis-server exited with status {self.proc.returncode}")
+                raise Fatal(f"redis-server exited with status {self.proc.returncode}")
             return False
         return self.command("PING") == b"+PONG\r\n"
 
@@ -254,8 +301,23 @@ class Broker:
                  tls: tuple[Path, Path] | None = None):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
         self.tls = tls
+        self.redis_url = redis_url
+        self.sink_url = sink_url
+        self.overrides = overrides or {}
+        self.config_path = workdir / "config.yaml"
+        self.log_path = workdir / "broker.log"
+        self.proc: subprocess.Popen | None = None
+        self.session = requests.Session()
+        self.session.verify = False
+        self.session.trust_env = False   # loopback only: never through a proxy from the environment
+        self.configure(free_port())
+
+    def configure(self, port: int):
+        """Writes the config for listening on `port` (JSON, which is YAML)."""
+        tls, redis_url, sink_url = self.tls, self.redis_url, self.sink_url
+        workdir = self.workdir
+        self.port = port
         self.scheme = "https" if tls else "http"
         self.base = f"{self.scheme}://127.0.0.1:{self.port}"
         self.ws_base = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.port}"
@@ -294,23 +356,30 @@ class Broker:
             config["redis"]["url"] = redis_url
         if tls:
             config["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}
-        self.config = deep_merge(config, overrides or {})
-        self.config_path = workdir / "config.yaml"
+        self.config = deep_merge(config, self.overrides)
         self.config_path.write_text(json.dumps(self.config, indent=2, ensure_ascii=False))
-        self.log_path = workdir / "broker.log"
-        self.proc: subprocess.Popen | None = None
-        self.session = requests.Session()
-        self.session.verify = False
-        self.session.trust_env = False   # loopback only: never through a proxy from the environment
 
     # -- lifecycle
 
     def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(binary_path()), "serve", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
-        self.wait_ready(timeout=STARTUP_WAIT)
+        """Starts the broker and waits for /readyz; if its port was taken in the meantime (it
+        exits saying it could not listen), it is started again on another port."""
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            mark = self.log.tell()
+            self.proc = subprocess.Popen([str(binary_path()), "serve", "--config", str(self.config_path)],
+                                         stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                                         start_new_session=True)
+            try:
+                return self.wait_ready(timeout=STARTUP_WAIT)
+            except AssertionError:
+                exited = self.proc.poll() is not None
+                output = self.log_path.read_bytes()[mark:].decode(errors="replace")
+                if attempt == 2 or not exited or "could not listen" not in output:
+                    raise
+                self.proc = None
+                self.log.close()
+                self.configure(free_port())
 
     def wait_ready(self, timeout: float = WAIT):
         def ready():
@@ -320,7 +389,7 @@ class Broker:
 
     def check_alive(self):
         if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"the broker exited with status {self.proc.returncode}\n{self.log_tail()}")
+            raise Fatal(f"the broker exited with status {self.proc.returncode}\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -342,6 +411,29 @@ class Broker:
         self.proc = None
         self.log.close()
         self.session.close()
+        self._kill_leftover_managed_redis()
+
+    def _kill_leftover_managed_redis(self):
+        """A broker that had to be killed leaves its managed redis-server behind (it runs in its
+        own session, out of reach of killpg): find it by the pid the broker logged, and stop it if
+        it is still a redis-server working in this broker's data_dir."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        data_dir = os.path.realpath(self.config["data_dir"])
+        for line in lines:
+            match = re.search(r"\bpid=(\d+)", line)
+            if not match or "redis-server" not in line:
+                continue
+            pid = int(match.group(1))
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                cwd = os.path.realpath(os.readlink(f"/proc/{pid}/cwd"))
+                if "redis-server" in cmdline and cwd.startswith(data_dir):
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     # -- HTTP
 
