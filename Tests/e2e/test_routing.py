@@ -3,7 +3,7 @@ a visitor who leaves while waiting abandons, capacity frees on close."""
 
 import asyncio
 
-from clients import Agent, Visitor
+from clients import Agent, Visitor, texts
 from harness import token, wait_until
 
 
@@ -118,3 +118,35 @@ def any_queued(broker) -> bool:
     text = broker.metrics()
     return any(line.startswith('switchboard_queue_depth{skill="general"} ') and not line.endswith(" 0")
                for line in text.splitlines())
+
+
+async def test_visitor_leaving_while_offered_rescinds_the_offer(broker):
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    visitor = await Visitor.connect(broker)
+    cid = (await visitor.say("算了不等了"))["conversationId"]
+    offer = await ana.expect("offer", lambda e: e["conversation"]["id"] == cid)
+    await visitor.close()
+    rescinded = await ana.expect("offer.rescinded", lambda e: e["offerId"] == offer["offerId"])
+    assert rescinded["reason"] == "abandoned"
+    assert broker.conversation(cid)["status"] == "abandoned"
+    late = await ana.request({"type": "offer.accept", "offerId": offer["offerId"]})
+    assert late["type"] == "error", late
+
+
+async def test_transfer_to_another_agent(broker):
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    bo = await Agent.connect(broker, "bo", token("bo"), available=True)
+    visitor = await Visitor.connect(broker)
+    cid = (await visitor.say("我要投诉"))["conversationId"]
+    offer = await ana.expect("offer", lambda e: e["conversation"]["id"] == cid)
+    await ana.ok({"type": "offer.accept", "offerId": offer["offerId"]})
+    await ana.ok({"type": "conversation.transfer", "conversationId": cid, "toAgent": "bo", "note": "请李强处理"})
+    conv = await bo.accept_offer(cid)
+    assert conv["assignee"] == "bo"
+    assert broker.conversation(cid)["assignee"] == "bo"
+    # The previous assignee no longer acts on it.
+    answer = await ana.request({"type": "message.send", "conversationId": cid, "text": "还是我", "clientId": "t1"})
+    assert answer["type"] == "error" and answer["code"] == "forbidden", answer
+    await bo.reply(cid, "您好，我接手了")
+    got = await visitor.expect("message")
+    assert got["message"]["authorId"] == "bo" and texts([got["message"]]) == ["您好，我接手了"], got
