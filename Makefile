@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/switchboard
 
-.PHONY: run test deps test-deps apt venv build build-tests unit e2e bench fmt clean
+.PHONY: run test deps test-deps apt venv build build-tests unit e2e bench bench-smoke fmt clean
 
 ## Install the Debian packages that are missing (apt-get update only when something is).
 apt:
@@ -62,6 +62,17 @@ unit: deps
 e2e: test-deps venv
 	swift build -c release
 	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+
+## Performance (Bench/README.md): release build, then the six scenarios on loopback (≤ 10 min);
+## rewrites the results table in Bench/README.md.
+bench: deps
+	swift build -c release
+	Bench/run.sh
+
+## The LoadGen + Baseline smoke run alone (`make test` runs it too, in the e2e tier).
+bench-smoke: test-deps venv
+	swift build -c release
+	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e/test_bench_smoke.py -q -p no:cacheprovider
 
 fmt:
 	swift format --in-place --recursive Sources Channels Tests

@@ -7,7 +7,8 @@ import SwitchboardRedis
 /// 1. K agents × F consoles connect and authenticate; console 0 of each agent sets itself
 ///    available (broker). V idle visitors connect and say hello.
 /// 2. Seeding: one webhook per contact (C contacts) opens C conversations; console 0 accepts every
-///    offer (broker). Against the Baseline a contact is "seeded" when its first message arrives.
+///    offer (broker). A contact whose conversation is already assigned (the Baseline; a rerun
+///    against the same broker state) is seeded when that first message arrives instead.
 /// 3. Hot phase: for `duration` seconds, webhooks round-robin over the contacts, as fast as the
 ///    server answers on W keep-alive connections (`rate` 0) or at a fixed `rate` per second.
 ///    Each body is `LG_<id>_<sendNs>_`.
@@ -169,8 +170,8 @@ final class MessagesRun: WSOwner, HTTPOwner {
             if seeded == contacts && seedAcked == contacts {
                 log("\(label): seeded in \(ms(now - phaseStart)) ms; hot phase \(duration) s at \(rate > 0 ? "\(Int(rate))/s" : "max rate") on \(conns.count) connections")
                 startHot()
-            } else if now - phaseStart > 120_000_000_000 {
-                abort("seeding: \(seeded)/\(contacts) conversations assigned, \(seedAcked) webhooks acknowledged after 120 s")
+            } else if now - phaseStart > 60_000_000_000 {
+                abort("seeding: \(seeded)/\(contacts) conversations assigned, \(seedAcked) webhooks acknowledged after 60 s")
             }
         case .hot:
             if now >= t0 + UInt64(duration * 1e9) {
@@ -341,7 +342,9 @@ final class MessagesRun: WSOwner, HTTPOwner {
 
     private func deliver(id: Int, ns: UInt64, now: UInt64) {
         if id < contacts {
-            if target == .baseline, !seedDone[id] { seedDone[id] = true; seeded += 1 }
+            // A seed that reached an agent as a `message`: its conversation was already assigned
+            // (the Baseline's first message, or a rerun against the same broker state).
+            if !seedDone[id] { seedDone[id] = true; seeded += 1 }
             return
         }
         let k = id - contacts
