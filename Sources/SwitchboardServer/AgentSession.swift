@@ -237,6 +237,32 @@ final class AgentSession: WebSocketSession {
         }
     }
 
+    /// After a Redis outage: this node's subscription was down, so live pushes may have been
+    /// missed, and the agent may be marked disconnected. Re-register the socket and replay the
+    /// agent's stream from the last event this console received, holding new pushes meanwhile.
+    /// If Redis came back without its data (the stream's seq went backwards), the console cannot
+    /// resume here: it is closed with 1012 and signs in afresh.
+    func resync() {
+        guard let agent, state == .live else { return }
+        state = .authenticating
+        let delivered = deliveredSeq
+        broker.router.connect(agentId: agent.id, node: broker.nodeId, now: broker.now()) { [weak self] result in
+            guard let self, self.wsi != nil else { return }
+            switch result {
+            case .failure:
+                self.close(code: lws_close_status(rawValue: 1012), reason: "redis unavailable, please resume")
+            case .success(let snapshot) where snapshot.lastSeq < delivered:
+                self.close(code: lws_close_status(rawValue: 1012), reason: "state was reset, please sign in again")
+            case .success(let snapshot):
+                if delivered < snapshot.lastSeq {
+                    self.replay(after: delivered, upTo: snapshot.lastSeq)
+                } else {
+                    self.goLive(after: delivered)
+                }
+            }
+        }
+    }
+
     private func goLive(after seq: Int64) {
         deliveredSeq = seq
         state = .live

@@ -32,9 +32,12 @@ public final class Broker {
     private(set) var outbox: OutboxWorker!
     var publicLimiter: RateLimiter
     private(set) var isShuttingDown = false
-    /// Redis connected, scripts loaded, agents synced: `/readyz` is true.
+    /// Redis connected, scripts loaded, agents synced, this node's channel subscribed: `/readyz`
+    /// is true and webhooks are acknowledged.
     private(set) var isReady = false
+    private var commandsReady = false
     private var subscribed = false
+    private var hasBeenReady = false
     private var timers: [RepeatingLoopTimer] = []
     private var nodeWatcher: NodeWatcher!
     private var signalSources: [DispatchSourceSignal] = []
@@ -106,7 +109,10 @@ public final class Broker {
         redis.onConnect = { [weak self] in self?.commandsConnected() }
         redis.onDisconnect = { [weak self] reason in self?.redisLost(reason) }
         pubsub.onConnect = { [weak self] in self?.pubsubConnected() }
-        pubsub.onDisconnect = { [weak self] _ in self?.subscribed = false }
+        pubsub.onDisconnect = { [weak self] reason in
+            self?.subscribed = false
+            self?.updateReadiness(lost: reason)
+        }
         redis.start()
         pubsub.start()
 
@@ -165,9 +171,8 @@ public final class Broker {
                     guard let self else { return }
                     switch r {
                     case .success:
-                        self.isReady = true
-                        self.heartbeat()
-                        self.outbox.kick()
+                        self.commandsReady = true
+                        self.updateReadiness()
                     case .failure(let e):
                         self.logger.error("syncing agents failed: \(e.message)")
                     }
@@ -177,15 +182,49 @@ public final class Broker {
     }
 
     private func redisLost(_ reason: String) {
-        if isReady { logger.error("redis connection lost: \(reason); answering 503 until it returns") }
-        isReady = false
+        commandsReady = false
+        updateReadiness(lost: reason)
+    }
+
+    /// Ready only with both connections up. Coming back after an outage, pushes published while the
+    /// subscription was down never reached this node's sockets, and a Redis that restarted without
+    /// its data no longer knows they are connected. Consoles are re-registered and replayed from
+    /// their event stream (`AgentSession.resync`; closed with 1012 if Redis lost the stream);
+    /// visitors, who have no stream, are closed with 1001 and get their history on hello.
+    private func updateReadiness(lost reason: String? = nil) {
+        let ready = commandsReady && subscribed
+        guard ready != isReady else { return }
+        isReady = ready
+        if !ready {
+            logger.error("redis connection lost: \(reason ?? "unknown"); answering 503 until it returns")
+            return
+        }
+        if hasBeenReady {
+            logger.info("redis is back; resyncing this node's consoles, asking visitors to reconnect")
+            for list in sessions.agents.values { list.forEach { $0.resync() } }
+            for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "redis reconnected") }
+        } else {
+            logger.info("ready")
+        }
+        hasBeenReady = true
+        heartbeat()
+        outbox.kick()
+    }
+
+    private func closeAllSockets(agentCode: UInt32, reason: String) {
+        for list in sessions.agents.values {
+            for s in list { s.close(code: lws_close_status(rawValue: agentCode), reason: reason) }
+        }
+        for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: reason) }
     }
 
     private func pubsubConnected() {
         pubsub.subscribe(configuration.redis.prefix + "node:" + nodeId, onMessage: { [weak self] _, payload in
             self?.sessions.dispatch(payload)
         }, completion: { [weak self] result in
-            if case .success = result { self?.subscribed = true }
+            guard let self, case .success = result else { return }
+            self.subscribed = true
+            self.updateReadiness()
         })
     }
 
@@ -299,10 +338,7 @@ public final class Broker {
     private func shutdown() {
         isShuttingDown = true
         logger.info("shutting down")
-        for list in sessions.agents.values {
-            for s in list { s.close(code: lws_close_status(rawValue: 1012), reason: "server restarting") }   // RFC 6455 §7.4.1 via IANA: 1012 service restart
-        }
-        for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "server restarting") }
+        closeAllSockets(agentCode: 1012, reason: "server restarting")   // 1012: service restart (IANA WebSocket close codes)
         timers.forEach { $0.stop() }
         outbox.stop()
         let deadline = Date().addingTimeInterval(5)
