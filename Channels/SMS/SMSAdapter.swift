@@ -41,17 +41,17 @@ public struct SMSAdapter: ChannelAdapter {
 
     /// Builds the adapter for an `sms` channel, or names the first setting that is missing or
     /// unusable.
-    public init(config: ChannelConfig) throws(SMSConfigurationError) {
+    public init(config: ChannelConfig) throws(ChannelConfigurationError) {
         let id = config.id
         guard config.kind == .sms else {
-            throw SMSConfigurationError(channelId: id, key: "kind", problem: "must be 'sms' for the SMS adapter, not '\(config.kind.rawValue)'")
+            throw ChannelConfigurationError(channelId: id, key: "kind", problem: "must be 'sms' for the SMS adapter, not '\(config.kind.rawValue)'")
         }
         let choices = SMSProvider.allCases.map(\.rawValue).joined(separator: ", ")
         guard let providerName = config.provider, !providerName.isEmpty else {
             throw .missing(id, "provider", because: "(one of \(choices))")
         }
         guard let provider = SMSProvider(rawValue: providerName) else {
-            throw SMSConfigurationError(channelId: id, key: "provider", problem: "must be one of \(choices), not '\(providerName)'")
+            throw ChannelConfigurationError(channelId: id, key: "provider", problem: "must be one of \(choices), not '\(providerName)'")
         }
         let settings = config.settings
         func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
@@ -71,17 +71,17 @@ public struct SMSAdapter: ChannelAdapter {
         case .generic:
             guard let secret = value("hmac_secret") else { throw .missing(id, "hmac_secret", because: "to verify X-Signature") }
             hmacSecret = secret
-            publicURL = try value("public_url").map { url throws(SMSConfigurationError) in try Self.baseURL(url, channelId: id) }
+            publicURL = try value("public_url").map { url throws(ChannelConfigurationError) in try Self.baseURL(url, channelId: id) }
         case .aliyun, .tencent:
             if let token = settings["webhook_token"] {
                 guard !token.isEmpty else {
-                    throw SMSConfigurationError(channelId: id, key: "webhook_token", problem: "must not be empty (leave it out to accept unsigned pushes)")
+                    throw ChannelConfigurationError(channelId: id, key: "webhook_token", problem: "must not be empty (leave it out to accept unsigned pushes)")
                 }
                 webhookToken = token
             }
         }
         if settings["webhook_token"] != nil, provider == .twilio || provider == .generic {
-            throw SMSConfigurationError(channelId: id, key: "webhook_token",
+            throw ChannelConfigurationError(channelId: id, key: "webhook_token",
                                         problem: "applies only to the unsigned aliyun and tencent providers; \(provider.rawValue) requests are signed")
         }
 
@@ -89,7 +89,7 @@ public struct SMSAdapter: ChannelAdapter {
         if let outbound = config.outbound {
             let lower = outbound.url.lowercased()
             guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else {
-                throw SMSConfigurationError(channelId: id, key: "outbound.url", problem: "must be an http(s) URL")
+                throw ChannelConfigurationError(channelId: id, key: "outbound.url", problem: "must be an http(s) URL")
             }
             guard let sid = outbound.accountSid, !sid.isEmpty else {
                 throw .missing(id, "outbound.account_sid", because: "as the Basic-auth user of the Messages API")
@@ -212,11 +212,11 @@ public struct SMSAdapter: ChannelAdapter {
 
     // MARK: Helpers
 
-    private static func baseURL(_ url: String, channelId: String) throws(SMSConfigurationError) -> String {
+    private static func baseURL(_ url: String, channelId: String) throws(ChannelConfigurationError) -> String {
         let lower = url.lowercased()
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), !url.contains("#"),
               !url.unicodeScalars.contains(where: { $0.value <= 0x20 }) else {
-            throw SMSConfigurationError(channelId: channelId, key: "public_url", problem: "must be an absolute http(s) URL without spaces or fragment")
+            throw ChannelConfigurationError(channelId: channelId, key: "public_url", problem: "must be an absolute http(s) URL without spaces or fragment")
         }
         return url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? url
     }

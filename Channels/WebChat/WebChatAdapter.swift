@@ -9,9 +9,9 @@ public struct WebChatAdapter: ChannelAdapter {
     public let channelId: String
     public var kind: ChannelKind { .webchat }
 
-    public init(config: ChannelConfig) throws(WebChatConfigurationError) {
+    public init(config: ChannelConfig) throws(ChannelConfigurationError) {
         guard config.kind == .webchat else {
-            throw WebChatConfigurationError(channelId: config.id, key: "kind",
+            throw ChannelConfigurationError(channelId: config.id, key: "kind",
                                             problem: "must be 'webchat' for the web-chat adapter, not '\(config.kind.rawValue)'")
         }
         channelId = config.id

@@ -116,7 +116,7 @@ final class SMSRenderTests: XCTestCase {
 
     // MARK: Configuration errors
 
-    private func configError(_ config: ChannelConfig, file: StaticString = #filePath, line: UInt = #line) -> SMSConfigurationError? {
+    private func configError(_ config: ChannelConfig, file: StaticString = #filePath, line: UInt = #line) -> ChannelConfigurationError? {
         do {
             _ = try SMSAdapter(config: config)
             XCTFail("expected a configuration error", file: file, line: line)

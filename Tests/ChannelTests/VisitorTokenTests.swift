@@ -117,7 +117,7 @@ final class VisitorTokenTests: XCTestCase {
 
     func testWebChatAdapterRefusesOtherKinds() {
         XCTAssertThrowsError(try WebChatAdapter(config: ChannelConfig(id: "sms", kind: .sms, provider: "twilio", skill: "s"))) { error in
-            XCTAssertEqual((error as? WebChatConfigurationError)?.key, "kind")
+            XCTAssertEqual((error as? ChannelConfigurationError)?.key, "kind")
         }
     }
 }
