@@ -72,46 +72,37 @@ class Peer:
             self.buffer.append(event)
             self.seen.append(event)
 
-    async def expect(self, type_: str, predicate=None, timeout: float = EXPECT_TIMEOUT) -> dict:
-        """The first event of `type_` (matching `predicate`), buffered or arriving within
-        `timeout` seconds. Other events stay buffered."""
+    async def _take(self, match, what: str, timeout: float) -> dict:
+        """Removes and returns the first buffered event `match` accepts, reading frames for up to
+        `timeout` seconds; `what` names the wait in the failure message."""
         deadline = time.monotonic() + timeout
         while True:
             for i, event in enumerate(self.buffer):
-                if event.get("type") == type_ and (predicate is None or predicate(event)):
+                if match(event):
                     return self.buffer.pop(i)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"{self.name}: no '{type_}' event within {timeout:.0f}s; "
-                                     f"events seen: {self._summary()}")
+                raise AssertionError(f"{self.name}: no {what} within {timeout:.0f}s; events seen: {self._summary()}")
             try:
                 await self._receive(remaining)
             except asyncio.TimeoutError:
                 continue
             except ConnectionClosed as e:
-                raise AssertionError(f"{self.name}: connection closed ({e}) while waiting for '{type_}'; "
+                raise AssertionError(f"{self.name}: connection closed ({e}) while waiting for {what}; "
                                      f"events seen: {self._summary()}") from None
+
+    async def expect(self, type_: str, predicate=None, timeout: float = EXPECT_TIMEOUT) -> dict:
+        """The first event of `type_` (matching `predicate`), buffered or arriving within
+        `timeout` seconds. Other events stay buffered."""
+        return await self._take(lambda e: e.get("type") == type_ and (predicate is None or predicate(e)),
+                                f"'{type_}' event", timeout)
 
     async def request(self, command: dict, timeout: float = EXPECT_TIMEOUT) -> dict:
         """Sends `command` with a fresh `ref`; returns the `ack`, `error` or `pong` carrying it."""
         ref = f"r{next(_refs)}"
         await self.send({**command, "ref": ref})
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, event in enumerate(self.buffer):
-                if event.get("ref") == ref and event.get("type") in ("ack", "error", "pong"):
-                    return self.buffer.pop(i)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{self.name}: no answer to {command.get('type')} (ref {ref}) within "
-                                     f"{timeout:.0f}s; events seen: {self._summary()}")
-            try:
-                await self._receive(remaining)
-            except asyncio.TimeoutError:
-                continue
-            except ConnectionClosed as e:
-                raise AssertionError(f"{self.name}: connection closed ({e}) waiting for the answer to "
-                                     f"{command.get('type')}; events seen: {self._summary()}") from None
+        return await self._take(lambda e: e.get("ref") == ref and e.get("type") in ("ack", "error", "pong"),
+                                f"answer to {command.get('type')} (ref {ref})", timeout)
 
     async def ok(self, command: dict, timeout: float = EXPECT_TIMEOUT) -> dict:
         answer = await self.request(command, timeout)
