@@ -76,13 +76,20 @@ struct Token: ParsableCommand {
 enum ConfigFile {
     static func load(_ path: String) throws -> Configuration {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read configuration file '\(path)'")
+            fail("cannot read configuration file '\(path)'")
         }
         let text = String(decoding: data, as: UTF8.self)
         do {
             return try ConfigurationLoader.load(yaml: text, environment: ProcessInfo.processInfo.environment)
         } catch {
-            throw ValidationError("\(path): invalid configuration\n\(error.description)")
+            fail("\(path): invalid configuration\n\(error.description)")
         }
+    }
+
+    /// A configuration problem is the operator's to fix, not a usage error: print it (every
+    /// problem, one per line) without the CLI usage text, and exit 1.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(1)
     }
 }
