@@ -60,7 +60,9 @@ final class AgentSession: WebSocketSession {
 
     /// Remembers offered conversation ids so `history` may show them before accepting.
     private func noteOffer(_ event: [UInt8]) {
-        guard event.count < 64 << 10, let text = String(bytes: event, encoding: .utf8), text.contains("\"type\":\"offer\"") else { return }
+        // Every delivered event passes here (once per console): a byte scan, not a String (a
+        // Foundation `contains` on each event cost more than the rest of the delivery).
+        guard event.count < 64 << 10, AgentEventFraming.contains(event, AgentEventFraming.offerType) else { return }
         if let obj = try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any],
            let conv = obj["conversation"] as? [String: Any], let id = conv["id"] as? String {
             offeredConversations.insert(id)

@@ -65,8 +65,32 @@ final class SessionRegistry {
 /// Reads the `seq` of an agent event without decoding it: every script-emitted event starts with
 /// `{"seq":N,` (see `emit_agent` in `_b_events.lua`), so a prefix scan is exact.
 enum AgentEventFraming {
+    private static let seqPrefix = Array("{\"seq\":".utf8)
+    static let offerType = Array("\"type\":\"offer\"".utf8)
+
+    /// Whether `needle` occurs in `event` (a plain byte scan).
+    static func contains(_ event: [UInt8], _ needle: [UInt8]) -> Bool {
+        let n = event.count, m = needle.count
+        guard m > 0, n >= m else { return false }
+        return event.withUnsafeBufferPointer { e in
+            needle.withUnsafeBufferPointer { k in
+                let first = k[0]
+                var i = 0
+                while i <= n - m {
+                    if e[i] == first {
+                        var j = 1
+                        while j < m && e[i + j] == k[j] { j += 1 }
+                        if j == m { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+
     static func seq(of event: [UInt8]) -> Int64? {
-        let prefix = Array("{\"seq\":".utf8)
+        let prefix = seqPrefix
         guard event.count > prefix.count, event.starts(with: prefix) else { return nil }
         var value: Int64 = 0
         var i = prefix.count
