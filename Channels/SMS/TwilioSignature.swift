@@ -25,6 +25,9 @@ public enum TwilioSignature {
         guard let expected = Base64.decode(signature, alphabet: .standard, padding: .required),
               expected.count == Digest.sha1Length else { return false }
         let all = sorted(parameters)
+        // The common case first: the URL as configured and every pair. Only a mismatch pays for
+        // the other readings (building the URL variants cost more than the HMAC itself).
+        if ConstantTime.equals(mac(authToken: authToken, url: url, parameters: all), expected) { return true }
         var readings = [all]
         let deduplicated = removingDuplicatePairs(all)
         if deduplicated.count != all.count { readings.append(deduplicated) }

@@ -24,9 +24,21 @@ public struct HTTPRequest: Sendable {
 
     /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
     public var mediaType: String {
+        // Byte-level (every webhook asks): up to `;`, ASCII blanks trimmed, ASCII lower-cased;
+        // a non-ASCII value (never a valid media type) takes the general path.
         let raw = headers["content-type"] ?? ""
-        let base = raw.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-        return base.trimmingCharacters(in: .whitespaces).lowercased()
+        var bytes: [UInt8] = []
+        for b in raw.utf8 {
+            if b == UInt8(ascii: ";") { break }
+            if b >= 0x80 {
+                let base = raw.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+                return base.trimmingCharacters(in: .whitespaces).lowercased()
+            }
+            bytes.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b)
+        }
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
 

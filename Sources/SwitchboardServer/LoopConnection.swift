@@ -46,6 +46,6 @@ extension String {
     /// Decodes a NUL-terminated C buffer (repairing invalid UTF-8).
     init(cBuffer buf: [CChar]) {
         let end = buf.firstIndex(of: 0) ?? buf.count
-        self = String(decoding: buf[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self = buf.withUnsafeBytes { String(decoding: $0[..<end], as: UTF8.self) }
     }
 }
