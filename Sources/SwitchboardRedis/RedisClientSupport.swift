@@ -2,24 +2,28 @@ import CHiredis
 
 /// Conversions shared by the blocking and the async hiredis clients.
 enum RedisClientSupport {
-    /// Calls `body` with hiredis' argc/argv/argvlen view of `args` (binary-safe lengths).
+    /// Calls `body` with hiredis' argc/argv/argvlen view of `args` (binary-safe lengths). Every
+    /// argument is copied once into one buffer (hiredis copies them again into its command), so a
+    /// command costs one allocation for its bytes instead of one per argument.
     static func withArgv<R>(_ args: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-        var buffers: [UnsafeMutablePointer<CChar>] = []
+        var total = 0
+        for arg in args { total += arg.utf8.count }
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 1)
+        defer { storage.deallocate() }
+        var argv: [UnsafePointer<CChar>?] = []
         var lengths: [Int] = []
-        buffers.reserveCapacity(args.count)
+        argv.reserveCapacity(args.count)
         lengths.reserveCapacity(args.count)
-        for arg in args {
-            var utf8 = Array(arg.utf8)
-            let n = utf8.count
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(n, 1))
-            utf8.withUnsafeMutableBytes { raw in
-                if n > 0 { p.withMemoryRebound(to: UInt8.self, capacity: n) { $0.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: n) } }
+        var offset = 0
+        for var arg in args {
+            let n = arg.withUTF8 { src -> Int in
+                if let base = src.baseAddress, src.count > 0 { (storage + offset).copyMemory(from: base, byteCount: src.count) }
+                return src.count
             }
-            buffers.append(p)
+            argv.append(UnsafePointer((storage + offset).assumingMemoryBound(to: CChar.self)))
             lengths.append(n)
+            offset += n
         }
-        defer { buffers.forEach { $0.deallocate() } }
-        var argv: [UnsafePointer<CChar>?] = buffers.map { UnsafePointer($0) }
         return argv.withUnsafeMutableBufferPointer { av in
             lengths.withUnsafeBufferPointer { lens in
                 body(Int32(args.count), av.baseAddress!, lens.baseAddress!)
