@@ -153,18 +153,18 @@ stop_baseline
 for r in $(seq 1 "$REPEAT"); do
   start_broker s3 --agents 1000 --skills 20 --capacity-min 1 --capacity-max 5
   run_lg S3 "$r" routing --server "127.0.0.1:$BPORT" --agents 1000 --skills 20 --connections 64 --duration "$DUR" \
-    --server-pid "$BROKER_PID" --label S3 --run-id "r$r$START"
+    --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S3 --run-id "r$r$START"
 done
 
 # S5 fan-out: 10 agents × 100 consoles each; every message reaches 100 sockets.
 for r in $(seq 1 "$REPEAT"); do
   start_broker s5 --agents 10 --skills 1 --capacity 20
   run_lg S5-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" --agents 10 --consoles 100 --contacts 100 \
-    --connections 16 --rate 1000 --duration "$DUR" --channel sms-s00 --server-pid "$BROKER_PID" --label S5-broker --run-id "f$r$START"
+    --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BROKER_PID" --label S5-broker --run-id "f$r$START"
 done
 start_baseline
 run_lg S5-baseline 1 messages --target baseline --server "127.0.0.1:$LPORT" --agents 10 --consoles 100 --contacts 100 \
-  --connections 16 --rate 1000 --duration "$DUR" --channel sms-s00 --server-pid "$BASELINE_PID" --label S5-baseline --run-id "g$START"
+  --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BASELINE_PID" --label S5-baseline --run-id "g$START"
 stop_baseline
 
 # S4 connections: idle visitors (hello → ready) plus 100 authenticated agents, from 127.0.0.2…

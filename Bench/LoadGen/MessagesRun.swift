@@ -397,10 +397,13 @@ final class MessagesRun: WSOwner, HTTPOwner {
             let d = stats1.delta(since: stats0)
             let n = Double(max(acked, 1))
             fields["redis_scripts_per_msg"] = Double(d.scripts) / n
-            fields["redis_commands_per_msg"] = Double(d.total - 1) / n
+            fields["redis_commands_per_msg"] = Double(d.total - 2) / n   // less the INFO calls of the first reading
             let top = d.calls.sorted { $0.value > $1.value }.prefix(12).map { "\($0.key)=\(String(format: "%.2f", Double($0.value) / n))" }
             fields["redis_top"] = top.joined(separator: " ")
-            extra += String(format: " redis: %.2f scripts/msg, %.2f commands/msg [%@]", Double(d.scripts) / n, Double(d.total - 1) / n, top.joined(separator: " "))
+            fields["redis_cpu_s"] = d.cpuSeconds
+            fields["redis_cpu_us_per_msg"] = d.cpuSeconds / n * 1e6
+            extra += String(format: " redis: %.2f scripts/msg, %.2f commands/msg, CPU %.2f s = %.1f µs/msg [%@]", Double(d.scripts) / n,
+                            Double(d.total - 2) / n, d.cpuSeconds, d.cpuSeconds / n * 1e6, top.joined(separator: " "))
         }
         let failed = lost > 0 || duplicates + seqDuplicates > 0 || errors > 0 || unknown > 0 || wsErrors > 0 || fullyDelivered == 0
         fields["failed"] = failed

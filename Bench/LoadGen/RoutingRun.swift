@@ -25,6 +25,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
     let duration: Double
     let drainSeconds: Double
     let serverPid: Int32?
+    let redis: (String, Int)?
     let webhook: WebhookBuilder
 
     private var phase = Phase.connecting
@@ -48,6 +49,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
     private var acceptLatency = Latency()
     private var t0: UInt64 = 0, tSendEnd: UInt64 = 0, lastAccept: UInt64 = 0, lastProgress: UInt64 = 0
     private var cpu0: Double?
+    private var stats0: CommandStats?
     private let contactBase: Int
 
     init(loop: Loop, options o: Options) {
@@ -60,6 +62,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
         duration = o.double("duration", 5)
         drainSeconds = o.double("drain", 5)
         serverPid = o.optional("server-pid").flatMap { Int32($0) }
+        redis = o.optional("redis").map { _ in o.endpoint("redis", "") }
         webhook = WebhookBuilder(host: host, port: port, sidPrefix: "SM\(o.string("run-id", String(getpid())))r")
         contactBase = o.int("contact-base", 0)
     }
@@ -95,6 +98,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
                     idle.append(i)
                 }
                 if let serverPid { cpu0 = ProcStats.cpuSeconds(pid: serverPid) }
+                if let redis { stats0 = CommandStats.read(host: redis.0, port: redis.1) }
                 phase = .hot
                 t0 = monoNs()
                 lastProgress = t0
@@ -234,6 +238,17 @@ final class RoutingRun: WSOwner, HTTPOwner {
         if let serverPid, let cpu0, let cpu1 = ProcStats.cpuSeconds(pid: serverPid) {
             fields["server_cpu_s"] = cpu1 - cpu0
             extra = String(format: "; broker CPU %.2f s (%.0f µs/conversation)", cpu1 - cpu0, (cpu1 - cpu0) / Double(max(acceptedCount, 1)) * 1e6)
+        }
+        if let redis, let stats0, let stats1 = CommandStats.read(host: redis.0, port: redis.1) {
+            let d = stats1.delta(since: stats0)
+            let n = Double(max(acceptedCount, 1))
+            fields["redis_scripts_per_conversation"] = Double(d.scripts) / n
+            fields["redis_commands_per_conversation"] = Double(d.total - 2) / n
+            fields["redis_cpu_s"] = d.cpuSeconds
+            fields["redis_cpu_us_per_conversation"] = d.cpuSeconds / n * 1e6
+            let top = d.calls.sorted { $0.value > $1.value }.prefix(10).map { "\($0.key)=\(String(format: "%.1f", Double($0.value) / n))" }
+            extra += String(format: "; redis CPU %.2f s (%.0f µs/conversation), %.1f scripts and %.1f commands per conversation [%@]", d.cpuSeconds,
+                            d.cpuSeconds / n * 1e6, Double(d.scripts) / n, Double(d.total - 2) / n, top.joined(separator: " "))
         }
         let failed = lost > 0 || duplicates > 0 || errors > 0 || wsErrors > 0 || acceptedCount == 0
         fields["failed"] = failed

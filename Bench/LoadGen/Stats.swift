@@ -45,11 +45,19 @@ enum ProcStats {
 /// `INFO commandstats` of a Redis server: calls per command.
 struct CommandStats {
     var calls: [String: Int] = [:]
+    /// used_cpu_user + used_cpu_sys of the Redis server (INFO cpu).
+    var cpuSeconds = 0.0
 
     static func read(host: String, port: Int) -> CommandStats? {
         guard let c = try? RedisBlockingConnection(host: host, port: port),
               case .success(let reply) = c.command(["INFO", "commandstats"]), let text = reply.string else { return nil }
         var out = CommandStats()
+        if case .success(let cpu) = c.command(["INFO", "cpu"]), let cpuText = cpu.string {
+            for line in cpuText.split(whereSeparator: { $0.isNewline }) {
+                let kv = line.split(separator: ":", maxSplits: 1)
+                if kv.count == 2, kv[0] == "used_cpu_user" || kv[0] == "used_cpu_sys" { out.cpuSeconds += Double(kv[1]) ?? 0 }
+            }
+        }
         for line in text.split(whereSeparator: { $0.isNewline }) where line.hasPrefix("cmdstat_") {
             let name = line.dropFirst("cmdstat_".count).prefix { $0 != ":" }
             guard let r = line.range(of: "calls=") else { continue }
@@ -61,6 +69,7 @@ struct CommandStats {
 
     func delta(since before: CommandStats) -> CommandStats {
         var d = CommandStats()
+        d.cpuSeconds = cpuSeconds - before.cpuSeconds
         for (k, v) in calls {
             let x = v - (before.calls[k] ?? 0)
             if x > 0 { d.calls[k] = x }
