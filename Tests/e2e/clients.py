@@ -128,6 +128,25 @@ class Peer:
             except ConnectionClosed as e:
                 return e.rcvd.code if e.rcvd is not None else None
 
+    def start_reading(self) -> None:
+        """Reads every frame into `buffer`/`seen` in a background task until the socket closes
+        or `stop_reading()` (meanwhile nothing else may read: no `expect`/`request`). For peers
+        that must keep up with a flood while the test does something else."""
+        async def pump():
+            try:
+                while True:
+                    await self._receive(3600)
+            except (ConnectionClosed, asyncio.CancelledError):
+                pass
+        self._reader = asyncio.get_running_loop().create_task(pump())
+
+    async def stop_reading(self) -> None:
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            self._reader = None
+
     def of_type(self, type_: str) -> list[dict]:
         return [e for e in self.seen if e.get("type") == type_]
 

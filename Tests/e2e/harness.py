@@ -174,6 +174,66 @@ class RedisServer:
         self.log.close()
 
 
+class RedisError(Exception):
+    """An error reply from Redis."""
+
+
+class RespClient:
+    """A minimal blocking RESP2 client (no dependency): `command(...)` returns bytes, int, None,
+    or a list of those; an error reply raises RedisError. `address` is "host:port" or
+    "unix:///path.sock" / "redis://host:port". For reading state and Redis facts in tests."""
+
+    def __init__(self, address: str, timeout: float = 5):
+        if address.startswith("unix://"):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(address[len("unix://"):])
+        else:
+            host, _, port = address.removeprefix("redis://").partition(":")
+            self.sock = socket.create_connection((host, int(port.split("/")[0])), timeout=timeout)
+        self.reader = self.sock.makefile("rb")
+
+    def command(self, *args):
+        payload = b"*%d\r\n" % len(args)
+        for a in args:
+            b = a if isinstance(a, bytes) else str(a).encode()
+            payload += b"$%d\r\n%s\r\n" % (len(b), b)
+        self.sock.sendall(payload)
+        return self._read()
+
+    def _read(self):
+        line = self.reader.readline()
+        if not line:
+            raise ConnectionError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise RedisError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.reader.read(n + 2)
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RedisError(f"unexpected reply {line!r}")
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 # ----------------------------------------------------------------------------------------------
 # The gateway sink (Twilio Messages API stand-in)
 
@@ -185,12 +245,14 @@ class SinkRequest:
     headers: dict
     body: bytes
     form: dict = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)   # arrival, time.monotonic()
 
 
 class GatewaySink:
     """Records every request and answers like Twilio's Messages API: 201 `{"sid":"SM…"}`.
     `fail_with` makes it answer that status (with a Twilio-style error body) instead: always, or
-    only for the next `fail_times` requests when that is set."""
+    only for the next `fail_times` requests when that is set. `hold()` makes it record requests
+    but keep them unanswered until `release()` (a gateway that is slow to answer)."""
 
     def __init__(self):
         self.requests: list[SinkRequest] = []
@@ -199,6 +261,8 @@ class GatewaySink:
         self.fail_times: int | None = None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        self._released = threading.Event()
+        self._released.set()
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -228,6 +292,7 @@ class GatewaySink:
                     sink.requests.append(SinkRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
                                                      body, form))
                     sink._cond.notify_all()
+                sink._released.wait(timeout=60)
                 if status is None:
                     reply = json.dumps({"sid": sid, "status": "queued"}).encode()
                     self.send_response(201)
@@ -236,8 +301,11 @@ class GatewaySink:
                     self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:   # the broker that asked is gone (a test killed it)
+                    self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -249,6 +317,13 @@ class GatewaySink:
     def messages_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/2010-04-01/Accounts/AC1/Messages.json"
 
+    def hold(self):
+        """From now on requests are recorded at once but answered only after `release()`."""
+        self._released.clear()
+
+    def release(self):
+        self._released.set()
+
     def wait_for(self, count: int, timeout: float = WAIT) -> list[SinkRequest]:
         """Blocks until at least `count` requests arrived; returns them all."""
         with self._cond:
@@ -258,6 +333,7 @@ class GatewaySink:
             return list(self.requests)
 
     def close(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -412,6 +488,28 @@ class Broker:
         self.log.close()
         self.session.close()
         self._kill_leftover_managed_redis()
+
+    def kill(self):
+        """SIGKILL, as a crash would: no shutdown, no goodbye to sockets. A managed redis-server
+        (its own session) survives it; `stop()` at teardown stops that one."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+
+    def managed_redis_pid(self) -> int:
+        """The pid of the managed redis-server the broker logged last (started or restarted)."""
+        pids = [int(m.group(1)) for line in self.log_path.read_text(errors="replace").splitlines()
+                if "redis-server" in line for m in [re.search(r"\bpid=(\d+)", line)] if m]
+        assert pids, f"no managed redis-server pid in the broker log\n{self.log_tail()}"
+        return pids[-1]
+
+    @property
+    def managed_redis_url(self) -> str:
+        """The unix socket of this broker's managed redis-server (for a second node, or a test)."""
+        match = re.search(r"\bsocket=(\S+).*managed redis-server started", self.log_path.read_text(errors="replace"))
+        assert match, f"no managed redis-server socket in the broker log\n{self.log_tail()}"
+        return "unix://" + match.group(1)
 
     def _kill_leftover_managed_redis(self):
         """A broker that had to be killed leaves its managed redis-server behind (it runs in its
