@@ -375,15 +375,23 @@ extension Broker: EventLoopDelegate {
     }
 
     func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession? {
+        let session: WebSocketSession
         switch path {
         case "/v1/agent":
-            return AgentSession(wsi: wsi, broker: self)
+            session = AgentSession(wsi: wsi, broker: self)
         case "/v1/visitor":
-            let session = VisitorSession(wsi: wsi, broker: self)
-            sessions.add(visitor: session)
-            return session
+            let visitor = VisitorSession(wsi: wsi, broker: self)
+            sessions.add(visitor: visitor)
+            session = visitor
         default:
             return nil
         }
+        session.onOverflow = { [weak self] s in
+            let who = (s as? AgentSession)?.agent.map { "agent \($0.id)" } ?? "visitor"
+            self?.logger.warning("send queue full: closing a socket that does not read (1008)", metadata: [
+                "socket": "\(who)", "from": "\(s.remoteAddress)", "limit": "\(s.maxQueueBytes)",
+            ])
+        }
+        return session
     }
 }

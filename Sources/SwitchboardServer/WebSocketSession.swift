@@ -6,7 +6,10 @@ import CLibWebSockets
 ///   text frame with events separated by `\n` (measured: one frame per event costs ~5–7 µs of CPU
 ///   per delivery; batching is ~20× cheaper).
 /// - Past `maxQueueBytes` the peer is too slow: the socket is closed with 1008 (policy violation)
-///   and nothing else on the loop waits for it.
+///   and nothing else on the loop waits for it. A peer that reads nothing at all never lets lws
+///   flush its buffered output, so the close frame cannot go out: such a socket is dropped
+///   `closeDeadline` seconds after the close was decided (else it would linger half-dead, its
+///   agent still "connected" and offered conversations it never sees).
 /// - Incoming messages are reassembled from fragments up to `maxMessageBytes` (else 1009).
 ///   Invalid UTF-8 in text frames is rejected by lws itself (`LWS_SERVER_OPTION_VALIDATE_UTF8`,
 ///   close 1007).
@@ -22,6 +25,11 @@ class WebSocketSession: LoopConnection {
     private var rxOverflow = false
     private var pendingClose: (code: lws_close_status, reason: String)?
     private(set) var isClosing = false
+    /// Called once when the send queue overflowed, just before the 1008 close (for the log).
+    var onOverflow: ((WebSocketSession) -> Void)?
+
+    /// Seconds a closing socket may take to flush before it is dropped without a close frame.
+    static let closeDeadline: Int32 = 5
 
     /// Largest frame one writable callback produces; the rest waits for the next callback so a
     /// huge backlog does not become one huge allocation.
@@ -49,6 +57,7 @@ class WebSocketSession: LoopConnection {
     func enqueue(_ event: [UInt8]) -> Bool {
         guard let wsi, !isClosing else { return false }
         if queuedBytes + event.count > maxQueueBytes {
+            onOverflow?(self)
             close(code: LWS_CLOSE_STATUS_POLICY_VIOLATION, reason: "send queue full")
             return false
         }
@@ -71,6 +80,7 @@ class WebSocketSession: LoopConnection {
         queue.removeAll()
         queuedBytes = 0
         lws_callback_on_writable(wsi)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, Self.closeDeadline)
     }
 
     /// From `LWS_CALLBACK_SERVER_WRITEABLE`. Returns -1 to close.
