@@ -20,6 +20,10 @@ final class AgentSession: WebSocketSession {
     private var state = State.awaitingAuth
     private var held: [(bytes: [UInt8], seq: Int64?)] = []
     private var deliveredSeq: Int64 = 0
+    /// The replay page not yet queued: it is fed into the send queue as that drains, so a backlog
+    /// larger than `max_send_queue_bytes` resumes instead of tripping the slow-client close.
+    private var replayPage: ArraySlice<[UInt8]> = []
+    private var replayNext: (last: Int64, upTo: Int64, more: Bool)?
     private let authTimer: LoopTimer
     /// Conversations offered to this console: their history may be read before accepting.
     private var offeredConversations: Set<String> = []
@@ -212,7 +216,9 @@ final class AgentSession: WebSocketSession {
     }
 
     /// Sends the stream after `after` in pages, then goes live. Events after `upTo` may also be
-    /// in the stream by now; the `seq` check drops the copies that pub/sub also brings.
+    /// in the stream by now; the `seq` check drops the copies that pub/sub also brings. A page is
+    /// queued only as fast as the socket drains (`feedReplay`), and the next page is read once the
+    /// previous one is queued.
     private func replay(after: Int64, upTo: Int64) {
         guard let agent else { return }
         broker.store.replay(agentId: agent.id, afterSeq: after, limit: 500) { [weak self] result in
@@ -223,20 +229,41 @@ final class AgentSession: WebSocketSession {
                 self.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "resume failed")
             case .success(let events):
                 var last = after
+                var page: [[UInt8]] = []
+                page.reserveCapacity(events.count)
                 for json in events {
                     let bytes = Array(json.utf8)
                     if let seq = AgentEventFraming.seq(of: bytes), seq > last {
                         last = seq
-                        self.enqueue(bytes)
+                        page.append(bytes)
                     }
                 }
-                if events.count == 500 && last < upTo {
-                    self.replay(after: last, upTo: upTo)
-                } else {
-                    self.goLive(after: max(last, upTo))
-                }
+                self.replayPage = page[...]
+                self.replayNext = (last, upTo, events.count == 500 && last < upTo)
+                self.feedReplay()
             }
         }
+    }
+
+    /// Queues replayed events while they fit in the send queue; the rest waits for
+    /// `sendQueueDrained`. With the page queued: the next page, or live.
+    private func feedReplay() {
+        guard let next = replayNext, !isClosing else { return }
+        while let event = replayPage.first {
+            if queuedByteCount > 0 && queuedByteCount + event.count > maxQueueBytes { return }
+            replayPage.removeFirst()
+            enqueue(event)
+        }
+        replayNext = nil
+        if next.more {
+            replay(after: next.last, upTo: next.upTo)
+        } else {
+            goLive(after: max(next.last, next.upTo))
+        }
+    }
+
+    override func sendQueueDrained() {
+        if replayNext != nil { feedReplay() }
     }
 
     /// After a Redis outage: this node's subscription was down, so live pushes may have been

@@ -48,6 +48,12 @@ class WebSocketSession: LoopConnection {
     func received(_ message: [UInt8]) {}
     /// The socket is gone (after `LWS_CALLBACK_CLOSED`).
     func closed() {}
+    /// The send queue was written out completely (a producer holding more, such as a resume
+    /// replay, may queue its next part).
+    func sendQueueDrained() {}
+
+    /// Bytes queued and not yet handed to lws.
+    var queuedByteCount: Int { queuedBytes }
 
     // MARK: sending
 
@@ -111,7 +117,11 @@ class WebSocketSession: LoopConnection {
             lws_write(wsi, buf.baseAddress! + pre, length, LWS_WRITE_TEXT)
         }
         if written < length { return -1 }
-        if !queue.isEmpty { lws_callback_on_writable(wsi) }
+        if queue.isEmpty {
+            sendQueueDrained()
+        } else {
+            lws_callback_on_writable(wsi)
+        }
         return 0
     }
 
