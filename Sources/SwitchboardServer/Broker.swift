@@ -363,14 +363,21 @@ extension Broker: EventLoopDelegate {
         workers?.drainCompleted()
     }
 
-    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int? {
-        if isShuttingDown { return 503 }
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> HTTPResponse? {
+        func refuse(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) -> HTTPResponse {
+            HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
+                         body: Array(JSONText.errorBody(code: code, message: message).utf8),
+                         headers: retryAfter.map { [("retry-after", String($0))] } ?? [])
+        }
+        if isShuttingDown { return refuse(503, "unavailable", "shutting down", retryAfter: 1) }
         switch path {
         case "/v1/agent": return nil
         case "/v1/visitor":
             // Public endpoint: per-IP connection rate (DESIGN §11).
-            return publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970) ? nil : 429
-        default: return 404
+            if publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970) { return nil }
+            return refuse(429, "rate_limited", "too many connections from \(remoteAddress)",
+                          retryAfter: publicLimiter.retryAfter(remoteAddress))
+        default: return refuse(404, "not_found", "no WebSocket endpoint \(path)")
         }
     }
 

@@ -8,8 +8,9 @@ protocol EventLoopDelegate: AnyObject {
     /// answers through `exchange.respond`, now or after an asynchronous Redis reply.
     func handle(_ exchange: HTTPExchange)
     /// Whether to accept a WebSocket upgrade for `path` from `remoteAddress` (rate limits, routes):
-    /// nil accepts; otherwise the HTTP status to refuse with (404 unknown path, 429 rate limited).
-    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int?
+    /// nil accepts; otherwise the HTTP answer to refuse with (404 unknown path, 429 rate limited
+    /// with Retry-After, 503 shutting down).
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> HTTPResponse?
     /// The session for an accepted WebSocket, or nil to close it.
     func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession?
     /// `lws_cancel_service` was called (from another thread): drain cross-thread work.
@@ -203,12 +204,12 @@ final class EventLoopServer {
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""
             guard let delegate else { return 1 }
-            guard let status = delegate.refusalOfWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) else {
+            guard let refusal = delegate.refusalOfWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) else {
                 return 0
             }
-            // Answer the upgrade request with a plain HTTP status before lws drops it, so a client
-            // sees 429 (retry later) or 404 rather than a bare disconnect.
-            _ = lws_return_http_status(wsi, UInt32(status), nil)
+            // Answer the upgrade request with a plain HTTP response before lws drops it, so a
+            // client sees 429 (and when to retry) or 404 rather than a bare disconnect.
+            Self.writeRefusal(wsi, refusal)
             return 1
 
         case LWS_CALLBACK_ESTABLISHED:
@@ -239,6 +240,33 @@ final class EventLoopServer {
                 return handled
             }
             return lws_callback_http_dummy(wsi, reason, nil, input, len)
+        }
+    }
+}
+
+extension EventLoopServer {
+    /// An HTTP/1.1 response written as is. `lws_return_http_status` answers an upgrade request
+    /// with an `HTTP/1.0` status line and no headers: strict WebSocket clients (python
+    /// `websockets`) reject that as an invalid response, and there is no room for Retry-After.
+    static func writeRefusal(_ wsi: OpaquePointer, _ r: HTTPResponse) {
+        let reason: String
+        switch r.status {
+        case 404: reason = "Not Found"
+        case 429: reason = "Too Many Requests"
+        case 503: reason = "Service Unavailable"
+        default: reason = "Refused"
+        }
+        var head = "HTTP/1.1 \(r.status) \(reason)\r\ncontent-type: \(r.contentType)\r\ncontent-length: \(r.body.count)\r\n"
+            + "connection: close\r\ncache-control: no-store\r\n"
+        for (name, value) in r.headers { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        let pre = sb_lws_pre()
+        var out = [UInt8](repeating: 0, count: pre)
+        out.append(contentsOf: head.utf8)
+        out.append(contentsOf: r.body)
+        let length = out.count - pre
+        _ = out.withUnsafeMutableBufferPointer { buf in
+            lws_write(wsi, buf.baseAddress! + pre, length, LWS_WRITE_HTTP_HEADERS)
         }
     }
 }

@@ -107,7 +107,9 @@ private final class TestDelegate: EventLoopDelegate {
         }
     }
 
-    func refusalOfWebSocket(path: String, remoteAddress: String) -> Int? { 404 }
+    func refusalOfWebSocket(path: String, remoteAddress: String) -> HTTPResponse? {
+        HTTPResponse(status: 404, contentType: "application/json", body: Array("{}".utf8))
+    }
     func openWebSocket(wsi: OpaquePointer, path: String) -> WebSocketSession? { nil }
     func loopWoke() {}
 }
