@@ -3,11 +3,10 @@ Redis", §7 "Disconnects and dead nodes", §8 `sb:node:<id>` pushes): whichever 
 whichever node runs a script, every event reaches its socket once."""
 
 import asyncio
-import signal
 import time
 
 from clients import Agent, Visitor, texts
-from harness import RespClient, token, wait_until
+from harness import RespClient, token
 
 
 def node(node_id: str, **routing) -> dict:
@@ -127,6 +126,6 @@ async def test_a_dead_nodes_conversations_are_requeued_to_an_agent_on_a_live_nod
     answer = await bo.reply(web_cid, "bo 接手了")
     await back.expect("message", lambda e: e["message"]["id"] == answer["messageId"])
     # ana is no longer the assignee anywhere, and B's view of the agents says so.
-    with RespClient(redis.url.removeprefix("redis://")) as r:
+    with RespClient(redis.url) as r:
         assert r.command("SMEMBERS", "sb:{r}:agent:ana:convs") == []
         assert r.command("SISMEMBER", "sb:nodes", "node-a") == 0
