@@ -1,3 +1,4 @@
+--! only-for: R   (ScriptLibrary prepends this prelude only to scripts that use `R.`)
 -- Routing helpers shared by the routing scripts (DESIGN §7): eligibility, queue ranks, offers,
 -- dispatch (a conversation looks for an agent) and drain (an agent looks for conversations).
 -- Everything lives in one table `R`, so this prelude adds a single local to every script (Lua allows

@@ -1,3 +1,4 @@
+--! only-for: R   (ScriptLibrary prepends this prelude only to scripts that use `R.`)
 -- Routing release paths, shared by the routing scripts (DESIGN §7): taking offers back, agents
 -- leaving and coming back, the end of wrap-up and of a reconnect grace. Extends `R` from
 -- _c_dispatch.lua (which sorts, and so is prepended, first).

@@ -1,3 +1,4 @@
+--! only-for: Store   (ScriptLibrary prepends this prelude only to scripts that use `Store.`)
 -- Message-flow helpers shared by the store scripts (ingest, send, history, outbox, …).
 -- Everything lives in one table so the prelude adds a single local to every script (Lua allows
 -- 200 locals per chunk, and every `_*.lua` is prepended to every script).
