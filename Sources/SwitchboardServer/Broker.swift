@@ -171,13 +171,34 @@ public final class Broker {
                     guard let self else { return }
                     switch r {
                     case .success:
-                        self.commandsReady = true
-                        self.updateReadiness()
+                        self.releaseAgentsOfAPreviousRun { [weak self] in
+                            self?.commandsReady = true
+                            self?.updateReadiness()
+                        }
                     case .failure(let e):
                         self.logger.error("syncing agents failed: \(e.message)")
                     }
                 }
             }
+        }
+    }
+
+    /// A node restarted under the same `node.id` (crash, then a supervisor's quick restart) has a
+    /// live heartbeat again before any other node saw it expire, so nobody would ever treat the
+    /// agents bound to its previous process as gone: they would stay "connected" with their
+    /// conversations. Before first becoming ready the node holds no console (agent upgrades are
+    /// refused until then), so every agent still bound to this id is released into its grace, as
+    /// `node_lost` does for a dead node.
+    private func releaseAgentsOfAPreviousRun(then done: @escaping () -> Void) {
+        guard !hasBeenReady else { return done() }
+        router.nodeLost(node: nodeId, now: now()) { [weak self] result in
+            switch result {
+            case .success(let n) where n > 0:
+                self?.logger.warning("released \(n) agent(s) still bound to this node id from a previous run (reconnect grace started)")
+            case .success: break
+            case .failure(let e): self?.logger.error("releasing agents of a previous run failed: \(e.message)")
+            }
+            done()
         }
     }
 
@@ -371,7 +392,9 @@ extension Broker: EventLoopDelegate {
         }
         if isShuttingDown { return refuse(503, "unavailable", "shutting down", retryAfter: 1) }
         switch path {
-        case "/v1/agent": return nil
+        case "/v1/agent":
+            // Until first ready, agents bound to this node id by a previous run are being released.
+            return hasBeenReady ? nil : refuse(503, "unavailable", "starting", retryAfter: 1)
         case "/v1/visitor":
             // Public endpoint: per-IP connection rate (DESIGN §11).
             if publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970) { return nil }
