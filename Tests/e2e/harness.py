@@ -496,6 +496,7 @@ class Broker:
             return
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=5)
+        self.log.close()
 
     def managed_redis_pid(self) -> int:
         """The pid of the managed redis-server the broker logged last (started or restarted)."""

@@ -129,3 +129,23 @@ async def test_a_dead_nodes_conversations_are_requeued_to_an_agent_on_a_live_nod
     with RespClient(redis.url) as r:
         assert r.command("SMEMBERS", "sb:{r}:agent:ana:convs") == []
         assert r.command("SISMEMBER", "sb:nodes", "node-a") == 0
+
+
+async def test_a_node_restarted_under_the_same_id_releases_the_agents_it_no_longer_holds(start_broker, redis):
+    """A crashed node that comes back at once with the same node.id (a supervisor restarting it)
+    has a live heartbeat again before any other node saw it expire: it must itself let go of the
+    agents whose sockets died with its previous process, or they would stay 'connected' forever,
+    with their conversations."""
+    a = start_broker(redis, node("node-a", reconnect_grace="2s"), name="a")
+    b = start_broker(redis, node("node-b", reconnect_grace="2s"), name="b")
+    ana = await Agent.connect(a, "ana", token("ana"), available=True)
+    assert (await asyncio.to_thread(a.sms, "SM" + "f1" * 16, "重启前")).status_code == 200
+    cid = (await ana.accept_offer())["id"]
+    bo = await Agent.connect(b, "bo", token("bo"), available=True)
+
+    a.kill()
+    await asyncio.to_thread(a.start)   # same config, same node id, heartbeat back within the TTL
+    restarted = time.monotonic()
+    offer = await bo.expect("offer", lambda e: e["conversation"]["id"] == cid, timeout=2 + 5)
+    await bo.ok({"type": "offer.accept", "offerId": offer["offerId"]})
+    print(f"\nrestarted node: ana's conversation offered to bo {time.monotonic() - restarted:.1f}s after the restart")
