@@ -68,6 +68,13 @@ final class WSClient: Peer {
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             self.wsi = wsi
             state = .open
+            // Commands are small writes answered by small writes: without TCP_NODELAY, Nagle
+            // holds a command until the previous segment is acknowledged (a delayed ACK: ~40 ms).
+            let fd = lws_get_socket_fd(wsi)
+            if fd >= 0 {
+                var one: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
             owner.opened(self)
             if pendingSends > 0 { lws_callback_on_writable(wsi) }
             return 0
