@@ -67,8 +67,7 @@ final class AgentSession: WebSocketSession {
         // Every delivered event passes here (once per console): a byte scan, not a String (a
         // Foundation `contains` on each event cost more than the rest of the delivery).
         guard event.count < 64 << 10, AgentEventFraming.contains(event, AgentEventFraming.offerType) else { return }
-        if let obj = try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any],
-           let conv = obj["conversation"] as? [String: Any], let id = conv["id"] as? String {
+        if let id = JSONLookup.string(in: event, at: ["conversation", "id"]) {
             offeredConversations.insert(id)
         }
     }
