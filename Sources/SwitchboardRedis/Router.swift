@@ -66,8 +66,11 @@ public final class Router {
     }
 
     /// A node's heartbeat expired: every agent bound to it is disconnected. Answers how many.
-    public func nodeLost(node: String, now: Int64, completion: @escaping (Result<Int, StoreError>) -> Void) {
-        run("node_lost", now: now, [node]) { completion($0.flatMap(Self.count)) }
+    /// `onlyIfSilent`: nothing happens, and the answer is -1, if the node's heartbeat key exists
+    /// by the time the script runs (it came back).
+    public func nodeLost(node: String, onlyIfSilent: Bool = false, now: Int64,
+                         completion: @escaping (Result<Int, StoreError>) -> Void) {
+        run("node_lost", now: now, [node, onlyIfSilent ? "1" : "0"]) { completion($0.flatMap(Self.count)) }
     }
 
     /// `presence.set`: available drains at once (answers the offers made); away/offline rescinds

@@ -105,6 +105,9 @@ public final class Broker {
         outbox = OutboxWorker(broker: self)
         nodeWatcher = NodeWatcher(redis: redis, router: router, prefix: configuration.redis.prefix, nodeId: nodeId,
                                   ttlSeconds: configuration.node.heartbeatTTL)
+        nodeWatcher.onNodeLost = { [weak self] node, agents in
+            self?.logger.warning("node \(node) is gone (heartbeat expired): \(agents) agent(s) put into their reconnect grace")
+        }
 
         redis.onConnect = { [weak self] in self?.commandsConnected() }
         redis.onDisconnect = { [weak self] reason in self?.redisLost(reason) }
@@ -220,6 +223,10 @@ public final class Broker {
             logger.error("redis connection lost: \(reason ?? "unknown"); answering 503 until it returns")
             return
         }
+        // Heartbeat first: a watching node that saw this node's key expire during the outage
+        // then either released its agents before the consoles below re-register (and they win),
+        // or finds the key back and leaves them alone (node_lost checks it atomically).
+        heartbeat()
         if hasBeenReady {
             logger.info("redis is back; resyncing this node's consoles, asking visitors to reconnect")
             for list in sessions.agents.values { list.forEach { $0.resync() } }
@@ -228,7 +235,6 @@ public final class Broker {
             logger.info("ready")
         }
         hasBeenReady = true
-        heartbeat()
         outbox.kick()
     }
 

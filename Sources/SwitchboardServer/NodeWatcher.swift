@@ -16,6 +16,8 @@ final class NodeWatcher {
     private let nodeId: String
     private let ttlMilliseconds: Int
     private var checking = false
+    /// A dead node was found and this many of its agents were put into their reconnect grace.
+    var onNodeLost: ((String, Int) -> Void)?
 
     init(redis: RedisCommanding, router: Router, prefix: String, nodeId: String, ttlSeconds: Double) {
         self.redis = redis
@@ -46,8 +48,9 @@ final class NodeWatcher {
     private func check(_ node: String, now: Int64) {
         redis.send(["EXISTS", heartbeatKey(node)]) { [weak self] result in
             guard let self, case .success(.integer(0)) = result else { return }
-            self.router.nodeLost(node: node, now: now) { [weak self] lost in
-                guard let self, case .success = lost else { return }
+            self.router.nodeLost(node: node, onlyIfSilent: true, now: now) { [weak self] lost in
+                guard let self, case .success(let n) = lost, n >= 0 else { return }   // -1: it is back
+                self.onNodeLost?(node, n)
                 self.redis.send(["SREM", self.nodesKey, node])
             }
         }

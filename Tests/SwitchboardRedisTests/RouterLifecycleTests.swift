@@ -200,6 +200,18 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(try must { router.nodeLost(node: "n1", now: T0 + 4, completion: $0) }, 0)
     }
 
+    func testNodeLostOnlyIfSilentLeavesANodeThatHeartbeatsAgain() throws {
+        try sync([agentConfig("a1", skills: ["sales": 1])])
+        _ = try must { router.connect(agentId: "a1", node: "n1", now: T0 + 1, completion: $0) }
+        _ = redis.run("SET", "sb:node:n1", "1", "PX", "5000")   // n1 is back
+        XCTAssertEqual(try must { router.nodeLost(node: "n1", onlyIfSilent: true, now: T0 + 2, completion: $0) }, -1)
+        XCTAssertEqual(hget(agentKey("a1"), "connected"), "1")
+        XCTAssertEqual(zrange("sb:{r}:grace"), [])
+        _ = redis.run("DEL", "sb:node:n1")
+        XCTAssertEqual(try must { router.nodeLost(node: "n1", onlyIfSilent: true, now: T0 + 3, completion: $0) }, 1)
+        XCTAssertEqual(hget(agentKey("a1"), "connected"), "0")
+    }
+
     func testSyncUpsertsAndKeepsLiveState() throws {
         try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1]), agentConfig("gone", skills: ["sales": 1])])
         XCTAssertEqual(hget(agentKey("a1"), "status"), "offline")

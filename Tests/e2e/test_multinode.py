@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from clients import Agent, Visitor, texts
-from harness import RespClient, token
+from harness import RespClient, token, wait_until
 
 
 def node(node_id: str, **routing) -> dict:
@@ -149,3 +149,47 @@ async def test_a_node_restarted_under_the_same_id_releases_the_agents_it_no_long
     offer = await bo.expect("offer", lambda e: e["conversation"]["id"] == cid, timeout=2 + 5)
     await bo.ok({"type": "offer.accept", "offerId": offer["offerId"]})
     print(f"\nrestarted node: ana's conversation offered to bo {time.monotonic() - restarted:.1f}s after the restart")
+
+
+async def test_two_nodes_carry_on_after_a_redis_outage_longer_than_the_heartbeat_ttl(start_broker, tmp_path):
+    """Redis (AOF, data kept) is away longer than heartbeat_ttl: every heartbeat key has expired
+    when it returns, and whichever node is back first sees the other as dead. That must not cost
+    the other node's consoles their connection state: once both are back, each console still
+    receives its conversation's messages and keeps its conversation past the grace."""
+    from harness import RedisServer
+    redis = RedisServer(tmp_path / "aof-redis", persistent=True)
+    redis.start()
+    try:
+        a = start_broker(redis, node("node-a", reconnect_grace="2s"), name="a")
+        b = start_broker(redis, node("node-b", reconnect_grace="2s"), name="b")
+        ana = await Agent.connect(a, "ana", token("ana"), available=True)
+        assert (await asyncio.to_thread(a.sms, "SM" + "a7" * 16, "给ana", "+8613700000001")).status_code == 200
+        ana_cid = (await ana.accept_offer())["id"]
+        await ana.set_presence("away")
+        bo = await Agent.connect(b, "bo", token("bo"), available=True)
+        assert (await asyncio.to_thread(b.sms, "SM" + "b7" * 16, "给bo", "+8613700000002")).status_code == 200
+        bo_cid = (await bo.accept_offer())["id"]
+
+        redis.stop()
+        for broker in (a, b):
+            await asyncio.to_thread(wait_until, lambda broker=broker: broker.get("/readyz").status_code == 503,
+                                    f"{broker.base} to notice the outage")
+        # The outage lasts past heartbeat_ttl (2 s): the keys expire meanwhile.
+        await asyncio.sleep(2.5)
+        redis.start()
+        for broker in (a, b):
+            await asyncio.to_thread(broker.wait_ready)
+
+        # Past the reconnect grace, both consoles still hold their conversations and get messages.
+        await asyncio.sleep(2.5)
+        for agent, entry, cid, sender in ((ana, b, ana_cid, "+8613700000001"), (bo, a, bo_cid, "+8613700000002")):
+            r = await asyncio.to_thread(entry.sms, f"SM{agent.agent_id}{'c' * 30}", f"恢复后给{agent.agent_id}", sender)
+            assert r.status_code == 200, r.text
+            got = await agent.expect("message", lambda e, cid=cid: e["conversationId"] == cid and
+                                     texts([e["message"]])[0].startswith("恢复后"))
+            assert got, got
+            assert entry.conversation(cid)["assignee"] == agent.agent_id
+            with RespClient(redis.url) as rc:
+                assert rc.command("HGET", f"sb:{{r}}:agent:{agent.agent_id}", "connected") == b"1"
+    finally:
+        redis.stop()
