@@ -39,6 +39,11 @@ public final class Broker {
     private var subscribed = false
     private var hasBeenReady = false
     private var timers: [RepeatingLoopTimer] = []
+    /// Retries the preparation of a fresh Redis connection (scripts, outbox group, agents) or the
+    /// subscription when Redis answered an error, e.g. LOADING while it reads its AOF.
+    private var prepareRetry: LoopTimer!
+    private var subscribeRetry: LoopTimer!
+    private var preparationFailures = 0
     private var nodeWatcher: NodeWatcher!
     private var signalSources: [DispatchSourceSignal] = []
 
@@ -100,6 +105,8 @@ public final class Broker {
         redis = RedisAsyncConnection(endpoint: endpoint, name: "commands", context: context, vhost: vhost)
         pubsub = RedisAsyncConnection(endpoint: endpoint, name: "pubsub", context: context, vhost: vhost)
         runner = ScriptRunner(redis: redis, library: library)
+        prepareRetry = LoopTimer(context: context)
+        subscribeRetry = LoopTimer(context: context)
         router = Router(runner: runner, prefix: configuration.redis.prefix, settings: configuration.routing)
         store = Store(runner: runner, prefix: configuration.redis.prefix)
         outbox = OutboxWorker(broker: self)
@@ -158,18 +165,31 @@ public final class Broker {
 
     private func commandsConnected() {
         logger.info("redis connected")
+        prepareRetry.cancel()
+        preparationFailures = 0
+        prepareCommands()
+    }
+
+    /// Scripts, the shared settings, the outbox group, the agents; then ready. A Redis that was
+    /// just restarted answers LOADING until it has read its AOF, so a step that fails is retried
+    /// shortly while the connection stays up (a new connection starts over).
+    private func prepareCommands() {
         runner.preload { [weak self] result in
             guard let self else { return }
             if case .failure(let e) = result {
-                self.logger.error("loading Lua scripts failed: \(e.message)")
+                self.retryPreparation("loading Lua scripts failed: \(e.message)")
                 return
             }
             // Settings the scripts read themselves (retention, event backlog): shared by all nodes.
             self.redis.send(["HSET", self.configuration.redis.prefix + "{r}:config",
                              "retention_ms", String(Int64(self.configuration.retention * 1000)),
                              "agent_event_backlog", String(self.configuration.agentEventBacklog)])
-            self.store.ensureOutboxGroup { [weak self] _ in
+            self.store.ensureOutboxGroup { [weak self] group in
                 guard let self else { return }
+                if case .failure(let e) = group {
+                    self.retryPreparation("creating the outbox consumer group failed: \(e.message)")
+                    return
+                }
                 self.router.syncAgents(self.configuration.agents, now: self.now()) { [weak self] r in
                     guard let self else { return }
                     switch r {
@@ -179,10 +199,22 @@ public final class Broker {
                             self?.updateReadiness()
                         }
                     case .failure(let e):
-                        self.logger.error("syncing agents failed: \(e.message)")
+                        self.retryPreparation("syncing agents failed: \(e.message)")
                     }
                 }
             }
+        }
+    }
+
+    private func retryPreparation(_ problem: String) {
+        guard redis.isConnected, !isShuttingDown else { return }   // a reconnect starts over
+        preparationFailures += 1
+        if preparationFailures == 1 || preparationFailures % 40 == 0 {
+            logger.error("\(problem); retrying every 250 ms (attempt \(preparationFailures))")
+        }
+        prepareRetry.schedule(after: 0.25) { [weak self] in
+            guard let self, self.redis.isConnected, !self.commandsReady else { return }
+            self.prepareCommands()
         }
     }
 
@@ -249,7 +281,17 @@ public final class Broker {
         pubsub.subscribe(configuration.redis.prefix + "node:" + nodeId, onMessage: { [weak self] _, payload in
             self?.sessions.dispatch(payload)
         }, completion: { [weak self] result in
-            guard let self, case .success = result else { return }
+            guard let self else { return }
+            guard case .success = result else {
+                // Refused (e.g. LOADING): try again while the connection stays up.
+                guard self.pubsub.isConnected, !self.isShuttingDown else { return }
+                self.logger.error("subscribing to this node's channel failed: \(result); retrying")
+                self.subscribeRetry.schedule(after: 0.25) { [weak self] in
+                    guard let self, self.pubsub.isConnected, !self.subscribed, !self.isShuttingDown else { return }
+                    self.pubsubConnected()
+                }
+                return
+            }
             self.subscribed = true
             self.updateReadiness()
         })
