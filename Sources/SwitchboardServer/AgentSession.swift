@@ -20,6 +20,8 @@ final class AgentSession: WebSocketSession {
     private var state = State.awaitingAuth
     private var held: [(bytes: [UInt8], seq: Int64?)] = []
     private var deliveredSeq: Int64 = 0
+    /// Redis was lost: pushes are dropped until `resync` replays the stream (see `suspend`).
+    private var suspended = false
     /// The replay page not yet queued: it is fed into the send queue as that drains, so a backlog
     /// larger than `max_send_queue_bytes` resumes instead of tripping the slow-client close.
     private var replayPage: ArraySlice<[UInt8]> = []
@@ -53,6 +55,7 @@ final class AgentSession: WebSocketSession {
         case .authenticating:
             held.append((event, seq))
         case .live:
+            if suspended { return }
             if let seq {
                 guard seq > deliveredSeq else { return }
                 deliveredSeq = seq
@@ -273,6 +276,7 @@ final class AgentSession: WebSocketSession {
     func resync() {
         guard let agent, state == .live else { return }
         state = .authenticating
+        suspended = false
         let delivered = deliveredSeq
         broker.router.connect(agentId: agent.id, node: broker.nodeId, now: broker.now()) { [weak self] result in
             guard let self, self.wsi != nil else { return }
@@ -291,9 +295,19 @@ final class AgentSession: WebSocketSession {
         }
     }
 
+    /// Redis (or this node's subscription) was lost. Events published meanwhile never reach this
+    /// node; if a later push (subscription back, `resync` not run yet) were delivered, `seq` would
+    /// jump over them and the replay, which starts after the last delivered seq, would skip them.
+    /// So pushes are dropped until `resync`: everything is in the agent's stream.
+    func suspend() {
+        if state == .live { suspended = true }
+    }
+
     private func goLive(after seq: Int64) {
         deliveredSeq = seq
         state = .live
+        // Signed in while this node is not ready: `resync` follows when it is.
+        if !broker.isReady { suspended = true }
         let pending = held
         held.removeAll()
         for (bytes, seq) in pending { deliver(event: bytes, seq: seq) }

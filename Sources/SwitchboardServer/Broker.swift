@@ -253,6 +253,7 @@ public final class Broker {
         isReady = ready
         if !ready {
             logger.error("redis connection lost: \(reason ?? "unknown"); answering 503 until it returns")
+            for list in sessions.agents.values { list.forEach { $0.suspend() } }
             return
         }
         // Heartbeat first: a watching node that saw this node's key expire during the outage
