@@ -34,7 +34,31 @@ command -v redis-server >/dev/null || { echo "bench: redis-server is not install
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "bench: work dir $WORK; open files limit $(ulimit -n) (hard $(ulimit -Hn))"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Server ports come from below the ephemeral range (32768–60999 here): the LoadGen opens thousands
+# of client sockets, and a port it used moments ago can still be in TIME_WAIT when the broker is
+# restarted on it (EADDRINUSE).
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low, high = 20000, 32000
+try:
+    low_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    high = min(high, low_eph - 1)
+except OSError:
+    pass
+for _ in range(1000):
+    port = random.randrange(low, high)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        continue
+    finally:
+        s.close()
+PY
+}
 wait_http() {  # url, seconds
   local i=0
   until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; do
