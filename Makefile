@@ -15,9 +15,12 @@ RELEASE_BIN := .build/release/switchboard
 
 .PHONY: run test deps test-deps apt venv build build-tests unit e2e bench bench-smoke fmt clean
 
-## Install the Debian packages that are missing (apt-get update only when something is).
+## Install the Debian packages that are missing (apt-get update only when something is). A package
+## removed but not purged still has a dpkg status, so "installed" is checked, not mere presence.
 apt:
-	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
