@@ -127,11 +127,7 @@ final class IdleRun: WSOwner {
     }
 
     func opened(_ c: WSClient) {
-        if c.agent >= 0 {
-            c.send(#"{"type":"auth","token":"\#(BenchConfig.token(c.agent))"}"#)
-        } else {
-            c.send(#"{"type":"hello","channel":"web"}"#)
-        }
+        c.sendGreeting()
     }
 
     func received(_ c: WSClient, _ frame: UnsafeRawBufferPointer) {

@@ -285,11 +285,7 @@ final class MessagesRun: WSOwner, HTTPOwner {
     // MARK: WSOwner
 
     func opened(_ c: WSClient) {
-        if c.agent >= 0 {
-            c.send(#"{"type":"auth","token":"\#(BenchConfig.token(c.agent))"}"#)
-        } else {
-            c.send(#"{"type":"hello","channel":"web"}"#)
-        }
+        c.sendGreeting()
     }
 
     func failed(_ c: WSClient, _ reason: String) {

@@ -13,6 +13,15 @@ protocol WSOwner: AnyObject {
 /// One lws client WebSocket (an agent console or a web visitor): a send queue written one frame
 /// per writable callback, and reassembly of fragmented server frames.
 final class WSClient: Peer {
+    /// The first frame of the real protocol: agents authenticate (DESIGN §9), visitors say hello.
+    func sendGreeting() {
+        if agent >= 0 {
+            send(#"{"type":"auth","token":"\#(BenchConfig.token(agent))"}"#)
+        } else {
+            send(#"{"type":"hello","channel":"web"}"#)
+        }
+    }
+
     enum State { case idle, connecting, open, closed }
     let index: Int
     /// Scenario data: agent number and console number (agents), or visitor number.

@@ -192,14 +192,13 @@ public final class Store {
         JSONString.append(body.direction.rawValue, to: &out)
         out.append(contentsOf: #","author":"#.utf8)
         JSONString.append(body.author.rawValue, to: &out)
-        if let v = body.authorId {
-            out.append(contentsOf: #","authorId":"#.utf8)
-            JSONString.append(v, to: &out)
+        func optional(_ key: String, _ value: String?) {
+            guard let value else { return }
+            out.append(contentsOf: ",\"\(key)\":".utf8)
+            JSONString.append(value, to: &out)
         }
-        if let v = body.authorName {
-            out.append(contentsOf: #","authorName":"#.utf8)
-            JSONString.append(v, to: &out)
-        }
+        optional("authorId", body.authorId)
+        optional("authorName", body.authorName)
         out.append(contentsOf: #","parts":["#.utf8)
         for (i, part) in body.parts.enumerated() {
             guard case .text(let text) = part else { return nil }
@@ -209,14 +208,8 @@ public final class Store {
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
-        if let v = body.externalId {
-            out.append(contentsOf: #","externalId":"#.utf8)
-            JSONString.append(v, to: &out)
-        }
-        if let v = body.clientId {
-            out.append(contentsOf: #","clientId":"#.utf8)
-            JSONString.append(v, to: &out)
-        }
+        optional("externalId", body.externalId)
+        optional("clientId", body.clientId)
         out.append(contentsOf: #","createdAt":"#.utf8)
         out.append(contentsOf: String(body.createdAt).utf8)
         out.append(UInt8(ascii: "}"))

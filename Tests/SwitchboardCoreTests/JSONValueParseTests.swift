@@ -7,7 +7,7 @@ final class JSONValueParseTests: XCTestCase {
         XCTAssertEqual(JSONValue.parse(Array(#" {"a":[1,-2,3.5,1e2,true,false,null,"x"],"b":{}} "#.utf8)),
                        .object(["a": .array([.integer(1), .integer(-2), .number(3.5), .number(100), .bool(true), .bool(false), .null, .string("x")]),
                                 "b": .object([:])]))
-        XCTAssertEqual(JSONValue.parse(Array("12345678901234567890".utf8)), .number(12345678901234567890))
+        XCTAssertEqual(JSONValue.parse(Array("12345678901234567890".utf8)), .number(1.2345678901234567e19))
         XCTAssertEqual(JSONValue.parse(Array(#"{"k":1,"k":2}"#.utf8)), .object(["k": .integer(2)]))
     }
 
