@@ -135,7 +135,7 @@ final class HTTPConn: Peer {
             guard let (status, total) = rbuf.withUnsafeBytes({ Self.response(in: UnsafeRawBufferPointer(rebasing: $0[0..<rlen])) }) else { return }
             if total < rlen {
                 rbuf.withUnsafeMutableBytes { b in
-                    memmove(b.baseAddress!, b.baseAddress! + total, rlen - total)
+                    _ = memmove(b.baseAddress!, b.baseAddress! + total, rlen - total)
                 }
             }
             rlen -= total
