@@ -3,7 +3,9 @@
 # results table in Bench/README.md. `make bench` builds the release binaries first and calls this.
 #
 # Environment: BIN (default .build/release), REPEAT (runs per scenario, default 3), DUR (seconds
-# of load per run, default 10), S4_CONNECTIONS (default 100000), NO_README=1 to leave the README.
+# of load per run, default 10), S4_CONNECTIONS (default 100000), NO_README=1 to leave the README,
+# SCENARIOS (default "S1 S2 S3 S4 S5"; S6 comes from the S1 runs) to run a subset, e.g. while
+# profiling one of them (a subset never rewrites the README: its table would be partial).
 #
 # Everything it starts — two redis-servers (one for the broker, one for the Baseline), the broker,
 # the Baseline — listens on 127.0.0.1 on free ports under a temporary directory, and is stopped on
@@ -15,6 +17,9 @@ BIN=${BIN:-.build/release}
 REPEAT=${REPEAT:-3}
 DUR=${DUR:-10}
 S4_CONNECTIONS=${S4_CONNECTIONS:-100000}
+SCENARIOS=${SCENARIOS:-S1 S2 S3 S4 S5}
+[ "$SCENARIOS" = "S1 S2 S3 S4 S5" ] || NO_README=1
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
 COMMANDS=$WORK/commands.txt
@@ -152,7 +157,7 @@ PY
 # ---------------------------------------------------------------------------------------------
 # S1 throughput + S6 round trips + S2 latency: 100 agents, 1,000 conversations, already assigned.
 S1_ARGS=(--agents 100 --contacts 1000 --connections 64 --rate 0 --duration "$DUR" --channel sms-s00)
-for r in $(seq 1 "$REPEAT"); do
+want S1 && for r in $(seq 1 "$REPEAT"); do
   start_baseline
   run_lg S1-baseline "$r" messages --target baseline --server "127.0.0.1:$LPORT" "${S1_ARGS[@]}" \
     --server-pid "$BASELINE_PID" --redis "127.0.0.1:$BRPORT" --label S1-baseline --run-id "b$r$START"
@@ -163,39 +168,45 @@ done
 stop_baseline
 
 S2_ARGS=(--agents 100 --contacts 1000 --connections 64 --rate 5000 --duration "$DUR" --warmup 1 --channel sms-s00)
-for r in $(seq 1 "$REPEAT"); do
-  start_broker s2 --agents 100 --skills 1 --capacity 20
-  run_lg S2-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" "${S2_ARGS[@]}" \
-    --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S2-broker --run-id "l$r$START"
-done
-start_baseline
-run_lg S2-baseline 1 messages --target baseline --server "127.0.0.1:$LPORT" "${S2_ARGS[@]}" \
-  --server-pid "$BASELINE_PID" --label S2-baseline --run-id "m$START"
-stop_baseline
+if want S2; then
+  for r in $(seq 1 "$REPEAT"); do
+    start_broker s2 --agents 100 --skills 1 --capacity 20
+    run_lg S2-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" "${S2_ARGS[@]}" \
+      --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S2-broker --run-id "l$r$START"
+  done
+  start_baseline
+  run_lg S2-baseline 1 messages --target baseline --server "127.0.0.1:$LPORT" "${S2_ARGS[@]}" \
+    --server-pid "$BASELINE_PID" --label S2-baseline --run-id "m$START"
+  stop_baseline
+fi
 
 # S3 routing: 1,000 agents over 20 skills, capacities 1–5; accept then close (wrap-up 0).
-for r in $(seq 1 "$REPEAT"); do
+want S3 && for r in $(seq 1 "$REPEAT"); do
   start_broker s3 --agents 1000 --skills 20 --capacity-min 1 --capacity-max 5
   run_lg S3 "$r" routing --server "127.0.0.1:$BPORT" --agents 1000 --skills 20 --connections 64 --duration "$DUR" \
     --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S3 --run-id "r$r$START"
 done
 
 # S5 fan-out: 10 agents × 100 consoles each; every message reaches 100 sockets.
-for r in $(seq 1 "$REPEAT"); do
-  start_broker s5 --agents 10 --skills 1 --capacity 20
-  run_lg S5-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" --agents 10 --consoles 100 --contacts 100 \
-    --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BROKER_PID" --label S5-broker --run-id "f$r$START"
-done
-start_baseline
-run_lg S5-baseline 1 messages --target baseline --server "127.0.0.1:$LPORT" --agents 10 --consoles 100 --contacts 100 \
-  --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BASELINE_PID" --label S5-baseline --run-id "g$START"
-stop_baseline
+if want S5; then
+  for r in $(seq 1 "$REPEAT"); do
+    start_broker s5 --agents 10 --skills 1 --capacity 20
+    run_lg S5-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" --agents 10 --consoles 100 --contacts 100 \
+      --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BROKER_PID" --label S5-broker --run-id "f$r$START"
+  done
+  start_baseline
+  run_lg S5-baseline 1 messages --target baseline --server "127.0.0.1:$LPORT" --agents 10 --consoles 100 --contacts 100 \
+    --connections 16 --rate 300 --duration "$DUR" --channel sms-s00 --server-pid "$BASELINE_PID" --label S5-baseline --run-id "g$START"
+  stop_baseline
+fi
 
 # S4 connections: idle visitors (hello → ready) plus 100 authenticated agents, from 127.0.0.2…
-start_broker s4 --agents 100 --skills 1 --capacity 5
-run_lg S4 1 idle --server "127.0.0.1:$BPORT" --connections "$S4_CONNECTIONS" --agents 100 --source-ips 8 \
-  --server-pid "$BROKER_PID" --label S4
-stop_broker
+if want S4; then
+  start_broker s4 --agents 100 --skills 1 --capacity 5
+  run_lg S4 1 idle --server "127.0.0.1:$BPORT" --connections "$S4_CONNECTIONS" --agents 100 --source-ips 8 \
+    --server-pid "$BROKER_PID" --label S4
+  stop_broker
+fi
 
 ELAPSED=$(( $(date +%s) - START ))
 echo "bench: all scenarios in ${ELAPSED}s; results in $RESULTS"

@@ -78,7 +78,7 @@ struct CommandStats {
     }
 
     var total: Int { calls.values.reduce(0, +) }
-    var scripts: Int { (calls["evalsha"] ?? 0) + (calls["eval"] ?? 0) }
+    var scripts: Int { (calls["fcall"] ?? 0) + (calls["evalsha"] ?? 0) + (calls["eval"] ?? 0) }
 }
 
 /// Latency histogram in nanoseconds (HdrHistogram, 3 significant digits, up to 60 s).

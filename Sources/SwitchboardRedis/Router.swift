@@ -2,7 +2,7 @@ import Foundation
 import SwitchboardCore
 
 /// The routing facade: one method per routing script in `Scripts/` (DESIGN §7: every routing
-/// decision is one Lua script run with EVALSHA, so any node may make any decision).
+/// decision is one Lua script run with FCALL, so any node may make any decision).
 ///
 /// Every call passes `now` (ms since the epoch) and this node's `RoutingSettings` to the script
 /// (see `Scripts/_c_dispatch.lua` for the argument layout); the scripts never read a clock or a

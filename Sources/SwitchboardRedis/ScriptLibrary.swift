@@ -1,24 +1,26 @@
 import Foundation
 import SwitchboardCrypto
 
-/// One routing or store script, ready for EVALSHA.
-public struct LuaScript: Sendable {
-    public let name: String
-    public let source: String
-    public let sha1: String
-}
-
-/// The Lua scripts shipped in `Scripts/` (DESIGN §7: every routing decision is one script).
+/// The Lua scripts shipped in `Scripts/`, as one Redis Functions library (DESIGN §7: every routing
+/// decision is one script; docs/design-notes.md: Functions instead of EVALSHA).
 ///
-/// Each `Scripts/<name>.lua` is prefixed with every `Scripts/_*.lua` (in name order), so shared
-/// helpers (keys, event emission, dispatch) have one definition while every script stays a single
-/// EVALSHA.
+/// The library's chunk declares `KEYS`, `ARGV`, `P` and `NOW` as upvalues, then every
+/// `Scripts/_*.lua` helper file (in name order), then each `Scripts/<name>.lua` as the body of a
+/// local function, registered as `<name>_<version>`. Redis runs the chunk once, at `FUNCTION LOAD`;
+/// an `FCALL` only sets the four upvalues and runs one script body. Before this, every EVALSHA ran
+/// the helper definitions again, which was most of Redis's cost per call (measured with callgrind
+/// on redis-server: 229k instructions per `ingest`, see Bench/README.md).
+///
+/// `version` is a digest of the library text, so nodes of different builds sharing one Redis each
+/// call their own functions (a rolling upgrade never runs a script against helpers it was not
+/// written with). Old libraries stay loaded until an operator deletes them (`FUNCTION DELETE`).
 public struct ScriptLibrary: Sendable {
-    public let scripts: [String: LuaScript]
-
-    public init(scripts: [String: LuaScript]) {
-        self.scripts = scripts
-    }
+    /// `switchboard_<version>`.
+    public let name: String
+    /// The `FUNCTION LOAD` text, starting with its `#!lua name=` shebang.
+    public let source: String
+    /// Script name (file name without `.lua`) → registered function name.
+    public let functions: [String: String]
 
     /// Loads the bundled scripts. Throws when the resource bundle is missing (a broken install).
     public static func bundled() throws -> ScriptLibrary {
@@ -28,58 +30,42 @@ public struct ScriptLibrary: Sendable {
         return try load(directory: dir.path)
     }
 
-    /// Loads `*.lua` from a directory, prefixing each with the `_*.lua` preludes it uses.
-    ///
-    /// A prelude whose first line is `--! only-for: X` (the routing helpers fill table `R`, the
-    /// store helpers `Store`) is prepended only to scripts that mention `X.`; the others go to
-    /// every script. Redis runs the whole chunk on every EVALSHA, prelude included, so defining
-    /// helpers a script never calls was most of the Lua cost of the hot path (measured: the full
-    /// 29 KB prelude alone, `return 1` after it, took 29 µs a call against 3 µs for `return 1`).
+    /// Builds the library from `*.lua` in a directory: `_*.lua` are helpers, the rest are scripts.
     public static func load(directory: String) throws -> ScriptLibrary {
-        let fm = FileManager.default
-        let files = try fm.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".lua") }.sorted()
-        let preludes: [(owner: String?, text: String)] = try files.filter { $0.hasPrefix("_") }.map { file in
-            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            return (onlyFor(text), "-- ==== \(file) ====\n" + text)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".lua") }.sorted()
+        func read(_ file: String) throws -> String { try String(contentsOfFile: directory + "/" + file, encoding: .utf8) }
+        var body = "-- Set by `enter` before every script: the calling convention of _a_base.lua.\n"
+            + "local KEYS, ARGV, P, NOW\n"
+        for file in files where file.hasPrefix("_") {
+            body += "-- ==== \(file) ====\n" + (try read(file)) + "\n"
         }
-        var scripts: [String: LuaScript] = [:]
-        for file in files where !file.hasPrefix("_") {
-            let name = String(file.dropLast(4))
-            let body = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            let common = preludes.filter { $0.owner.map { mentions(body, table: $0) } ?? true }.map(\.text).joined(separator: "\n")
-            let source = common.isEmpty ? body : common + "\n-- ==== \(file) ====\n" + body
-            scripts[name] = LuaScript(name: name, source: source, sha1: Digest.sha1Hex(Array(source.utf8)))
+        let scripts = files.filter { !$0.hasPrefix("_") }.map { String($0.dropLast(4)) }
+        for name in scripts {
+            // A function per script keeps each body's locals and early `return`s its own.
+            body += "-- ==== \(name).lua ====\nlocal function script_\(name)()\n" + (try read(name + ".lua")) + "\nend\n"
         }
-        return ScriptLibrary(scripts: scripts)
-    }
+        let version = String(Digest.sha1Hex(Array(body.utf8)).prefix(12))
+        body += """
+            local function enter(script)
+              return function(keys, args)
+                KEYS, ARGV, P, NOW = keys, args, keys[1], tonumber(args[1])
+                return script()
+              end
+            end
 
-    /// `X` from a first line `--! only-for: X`, else nil.
-    static func onlyFor(_ prelude: String) -> String? {
-        let first = prelude.prefix { $0 != "\n" }
-        guard first.hasPrefix("--! only-for:") else { return nil }
-        let owner = first.dropFirst("--! only-for:".count).drop { $0 == " " }.prefix { $0 != " " }
-        return owner.isEmpty ? nil : String(owner)
-    }
-
-    /// Whether `body` uses `table.` as an identifier of its own (not the tail of a longer name).
-    static func mentions(_ body: String, table: String) -> Bool {
-        let text = Array(body.utf8)
-        let needle = Array((table + ".").utf8)
-        guard text.count >= needle.count else { return false }
-        func isIdentifier(_ c: UInt8) -> Bool {
-            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95
+            """
+        var functions: [String: String] = [:]
+        for name in scripts {
+            functions[name] = "\(name)_\(version)"
+            body += "redis.register_function('\(name)_\(version)', enter(script_\(name)))\n"
         }
-        var i = 0
-        while i <= text.count - needle.count {
-            if text[i] == needle[0], i == 0 || !isIdentifier(text[i - 1]), Array(text[i..<(i + needle.count)]) == needle { return true }
-            i += 1
-        }
-        return false
+        let name = "switchboard_\(version)"
+        return ScriptLibrary(name: name, source: "#!lua name=\(name)\n" + body, functions: functions)
     }
 }
 
-/// Runs library scripts with EVALSHA, falling back to EVAL on `NOSCRIPT` (after a Redis restart
-/// or failover the script cache is empty; EVAL both runs and re-caches the script).
+/// Runs library scripts with FCALL, loading the library first when Redis does not have it (a new
+/// Redis, a `FUNCTION FLUSH`, a failover to a replica that never saw `FUNCTION LOAD`).
 ///
 /// Loop thread only (it holds the connection, which is loop-bound).
 public final class ScriptRunner {
@@ -91,41 +77,32 @@ public final class ScriptRunner {
         self.library = library
     }
 
-    /// `SCRIPT LOAD`s every script: called after each (re)connect so the first EVALSHA hits.
+    /// `FUNCTION LOAD REPLACE`s the library: called after each (re)connect so the first FCALL hits.
+    /// REPLACE because the name carries the content's digest: a library of this name that is
+    /// already loaded (by another node of the same build) is this very text.
     public func preload(completion: @escaping (Result<Void, RedisError>) -> Void = { _ in }) {
-        let all = Array(library.scripts.values)
-        guard !all.isEmpty else { completion(.success(())); return }
-        var remaining = all.count
-        var firstError: RedisError?
-        for script in all {
-            redis.send(["SCRIPT", "LOAD", script.source]) { result in
-                switch result {
-                case .success(let r) where r.isError: firstError = firstError ?? .server(r.errorMessage ?? "")
-                case .failure(let e): firstError = firstError ?? e
-                default: break
-                }
-                remaining -= 1
-                if remaining == 0 { completion(firstError.map { .failure($0) } ?? .success(())) }
-            }
+        redis.send(["FUNCTION", "LOAD", "REPLACE", library.source]) { result in
+            completion(Self.unwrap(result).map { _ in () })
         }
     }
 
     /// Runs `name` with KEYS and ARGV. An error reply from the script comes back as `.server`.
     public func eval(_ name: String, keys: [String], args: [String],
                      completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
-        guard let script = library.scripts[name] else {
+        guard let function = library.functions[name] else {
             completion(.failure(.protocolViolation("no such script: \(name)")))
             return
         }
-        let tail = [String(keys.count)] + keys + args
-        redis.send(["EVALSHA", script.sha1] + tail) { [redis] result in
-            switch result {
-            case .success(.error(let message)) where message.hasPrefix("NOSCRIPT"):
-                redis.send(["EVAL", script.source] + tail) { retry in
-                    completion(Self.unwrap(retry))
-                }
-            default:
+        let call = ["FCALL", function, String(keys.count)] + keys + args
+        redis.send(call) { [self] result in
+            // Redis 7.0 answers "ERR Function not found" for an unknown FCALL name.
+            guard case .success(.error(let message)) = result, message.hasPrefix("ERR Function not found") else {
                 completion(Self.unwrap(result))
+                return
+            }
+            preload { [redis] loaded in
+                if case .failure(let error) = loaded { completion(.failure(error)); return }
+                redis.send(call) { completion(Self.unwrap($0)) }
             }
         }
     }

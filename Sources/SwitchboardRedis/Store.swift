@@ -2,7 +2,7 @@ import Foundation
 import SwitchboardCore
 
 /// Conversations, contacts and message streams in Redis: the message-flow side of the broker
-/// (DESIGN §6, §8). Every call is one script (or one stream command) with EVALSHA, so any node may
+/// (DESIGN §6, §8). Every call is one script (or one stream command) with FCALL, so any node may
 /// make any call, and the hot path — an inbound message — is exactly one round trip (DESIGN §8).
 ///
 /// Messages are encoded once here (`StoreMessageBody`) and travel as JSON text from then on: the

@@ -136,12 +136,12 @@ final class StoreIngestTests: XCTestCase {
 
         // Client side: one command left the Store.
         XCTAssertEqual(fx.counter.sent.count, 1)
-        XCTAssertEqual(fx.counter.sent.first?.first, "EVALSHA")
+        XCTAssertEqual(fx.counter.sent.first?.first, "FCALL")
         // Server side: one script ran, and no other client command reached Redis since RESETSTAT
         // (commands inside the script are counted under their own names, hence the script check).
         let stats = fx.redis.run("INFO", "commandstats").string ?? ""
-        XCTAssertTrue(stats.contains("cmdstat_evalsha:calls=1,"), stats)
-        XCTAssertFalse(stats.contains("cmdstat_eval:"), stats)
+        XCTAssertTrue(stats.contains("cmdstat_fcall:calls=1,"), stats)
+        XCTAssertFalse(stats.contains("cmdstat_function"), stats)
         XCTAssertEqual(try fx.events("a1").count, 1)
     }
 

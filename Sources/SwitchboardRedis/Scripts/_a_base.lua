@@ -1,4 +1,5 @@
--- Shared prelude for every Switchboard script (DESIGN §7, §8). Prepended by ScriptLibrary.
+-- Shared helpers for every Switchboard script (DESIGN §7, §8). ScriptLibrary loads every `_*.lua`
+-- once, at the top of one Redis Functions library, ahead of the scripts.
 --
 -- Calling convention, for every script:
 --   KEYS[1] = the key prefix, e.g. "sb:" (scripts build their other keys from it; a single Redis
@@ -11,8 +12,8 @@
 -- redis.error_reply("CODE message") where CODE is one of: not_found, forbidden, conflict,
 -- bad_request.
 
-local P = KEYS[1]
-local NOW = tonumber(ARGV[1])
+-- P (= KEYS[1]) and NOW (= tonumber(ARGV[1])) are upvalues the library header declares and the
+-- function entry sets before each script runs, as are KEYS and ARGV themselves.
 
 local K = {}
 function K.agent(id) return P .. '{r}:agent:' .. id end

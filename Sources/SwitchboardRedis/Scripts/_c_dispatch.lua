@@ -1,8 +1,7 @@
---! only-for: R   (ScriptLibrary prepends this prelude only to scripts that use `R.`)
 -- Routing helpers shared by the routing scripts (DESIGN §7): eligibility, queue ranks, offers,
 -- dispatch (a conversation looks for an agent) and drain (an agent looks for conversations).
--- Everything lives in one table `R`, so this prelude adds a single local to every script (Lua allows
--- 200 locals per chunk and every `_*.lua` is prepended to every script), and the helpers may call
+-- Everything lives in one table `R`, so this file adds a single local to the library's chunk (Lua
+-- allows 200 locals per function, and every `_*.lua` shares the library's top level), and the helpers may call
 -- each other regardless of definition order. Release paths (rescind, wrap-up end, eviction) are in
 -- _c_dispatch_release.lua.
 --

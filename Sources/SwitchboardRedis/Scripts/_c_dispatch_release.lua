@@ -1,7 +1,6 @@
---! only-for: R   (ScriptLibrary prepends this prelude only to scripts that use `R.`)
 -- Routing release paths, shared by the routing scripts (DESIGN §7): taking offers back, agents
 -- leaving and coming back, the end of wrap-up and of a reconnect grace. Extends `R` from
--- _c_dispatch.lua (which sorts, and so is prepended, first).
+-- _c_dispatch.lua (which sorts, and so is loaded, first).
 
 -- Removes an offer and gives back the capacity it reserved. Returns the offer table and whether
 -- the conversation was still waiting on exactly this offer (`live`), or nil for an unknown offer.

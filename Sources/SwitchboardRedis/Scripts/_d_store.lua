@@ -1,7 +1,6 @@
---! only-for: Store   (ScriptLibrary prepends this prelude only to scripts that use `Store.`)
 -- Message-flow helpers shared by the store scripts (ingest, send, history, outbox, …).
--- Everything lives in one table so the prelude adds a single local to every script (Lua allows
--- 200 locals per chunk, and every `_*.lua` is prepended to every script).
+-- Everything lives in one table so this file adds a single local to the library's top level (Lua
+-- allows 200 locals per function, and every `_*.lua` shares it).
 --
 -- Stored message layout (DESIGN §6, §8, §12). A log entry of K.log(conv) has one field `m`:
 --   {"conversationId":"<conv>","status":"<status at append>",<body fields…>}
