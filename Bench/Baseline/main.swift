@@ -93,17 +93,20 @@ final class BaselineServer {
         info.count_threads = 1
         info.timeout_secs = 20
         info.keepalive_timeout = 30
-        guard let ctx = lws_create_context(&info) else {
+        // The same loop as the broker's (LoopDriver: epoll through libev when installed), so the
+        // ratio compares the work done per message, not the event loops.
+        guard let driver = LoopDriver(&info) else {
             errWrite("Baseline: cannot listen on \(host):\(port)\n")
             exit(1)
         }
+        let ctx = driver.context
         context = ctx
         vhost = lws_get_vhost_by_name(ctx, "default")
         redis = RedisAsyncConnection(endpoint: .tcp(host: redisHost, port: redisPort, db: 0), name: "baseline", context: ctx, vhost: vhost)
         redis.onConnect = { errWrite("Baseline: redis connected\n") }
         redis.start()
-        errWrite("Baseline: listening on \(host):\(port)\n")
-        while lws_service(ctx, 0) >= 0 {}
+        errWrite("Baseline: listening on \(host):\(port) (\(driver.usesEpoll ? "epoll" : "poll"))\n")
+        while driver.turn() {}
     }
 
     /// The raw (still form-encoded) From value: the sender key.

@@ -131,8 +131,11 @@ public final class Broker {
         let scheme = configuration.tls == nil ? "http" : "https"
         logger.info("switchboard listening", metadata: [
             "url": "\(scheme)://\(configuration.listen.host):\(configuration.listen.port)/", "node": "\(nodeId)",
-            "redis": "\(endpoint)",
+            "redis": "\(endpoint)", "event_loop": "\(loop.usesEpoll ? "epoll (libev)" : "poll")",
         ])
+        if !loop.usesEpoll {
+            logger.warning("the libev event loop is unavailable (is libwebsockets-evlib-ev installed?); using poll(2), which costs CPU per connected socket on every loop turn")
+        }
     }
 
     private func startTimers(context: OpaquePointer) {

@@ -32,6 +32,7 @@ final class EventLoopServer {
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var protocolNames: [UnsafeMutablePointer<CChar>] = []
     private let stopFlag = StopFlag()
+    private var driver: LoopDriver?
 
     static let agentProtocol = "switchboard.agent.v1"
     static let visitorProtocol = "switchboard.visitor.v1"
@@ -48,8 +49,9 @@ final class EventLoopServer {
 
     /// Tears the context down (closing every socket). Called once the broker has stopped.
     func destroy() {
-        guard let context else { return }
-        lws_context_destroy(context)
+        guard context != nil else { return }
+        driver?.destroy()
+        driver = nil
         self.context = nil
         protocols?.deallocate()
         protocols = nil
@@ -105,33 +107,37 @@ final class EventLoopServer {
             info.ssl_cert_filepath = UnsafePointer(cert)
             info.ssl_private_key_filepath = UnsafePointer(key)
         }
-        guard let ctx = lws_create_context(&info) else {
+        guard let driver = LoopDriver(&info) else {
             throw ServerError.startFailed("could not listen on \(listen.host):\(listen.port)\(tls != nil ? " with TLS (check tls.cert/tls.key)" : "")")
         }
-        context = ctx
-        vhost = lws_get_vhost_by_name(ctx, "default")
+        self.driver = driver
+        context = driver.context
+        vhost = lws_get_vhost_by_name(driver.context, "default")
         guard vhost != nil else { throw ServerError.startFailed("lws created no default vhost") }
     }
 
+    /// Whether descriptors are watched with epoll (libev) rather than poll(2): see `LoopDriver`.
+    var usesEpoll: Bool { driver?.usesEpoll ?? false }
+
     /// Services the loop until `requestStop()`. Returns on the loop thread.
     func run() {
-        guard let context else { return }
+        guard let driver else { return }
         while !stopFlag.isSet {
-            if lws_service(context, 0) < 0 { break }
+            if !driver.turn() { break }
         }
     }
 
     /// Services pending work for up to about `milliseconds` more (used during shutdown).
     func serviceBriefly(until deadline: () -> Bool) {
         guard let context else { return }
-        // lws_service sleeps until the next socket event or timer, and by now the broker's timers
+        // A loop turn sleeps until the next socket event or timer, and by now the broker's timers
         // are stopped: without a tick of its own, an idle loop never came back to check the
         // deadline and SIGTERM hung until some packet arrived (or SIGKILL).
         let tick = RepeatingLoopTimer(context: context, interval: 0.02) {}
         tick.start()
         defer { tick.stop() }
         while !deadline() {
-            if lws_service(context, 0) < 0 { break }
+            if let driver, !driver.turn() { break }
         }
     }
 
