@@ -11,20 +11,22 @@ public enum FormURLEncoding {
     /// Empty segments (`a=1&&b=2`) are skipped; a segment without `=` is a name with an empty
     /// value. `what` names the input in errors ("form body", "query").
     public static func decode(_ bytes: some Collection<UInt8>, what: String = "form body") throws(ChannelError) -> [(String, String)] {
+        // One pass over the bytes with indices (no `split` into an array of slices first).
+        let all = Array(bytes)
         var pairs: [(String, String)] = []
-        for segment in Array(bytes).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let nameBytes: ArraySlice<UInt8>
-            let valueBytes: ArraySlice<UInt8>
-            if let eq = segment.firstIndex(of: UInt8(ascii: "=")) {
-                nameBytes = segment[segment.startIndex..<eq]
-                valueBytes = segment[(eq + 1)...]
-            } else {
-                nameBytes = segment
-                valueBytes = []
+        pairs.reserveCapacity(24)   // Twilio's inbound SMS form has ~20 fields
+        var start = 0
+        while start <= all.count {
+            let end = all[start...].firstIndex(of: UInt8(ascii: "&")) ?? all.count
+            if end > start {
+                let segment = all[start..<end]
+                let eq = segment.firstIndex(of: UInt8(ascii: "="))
+                let name = try decodeComponent(segment[start..<(eq ?? end)], what: what)
+                var value = ""
+                if let eq { value = try decodeComponent(all[(eq + 1)..<end], what: what) }
+                pairs.append((name, value))
             }
-            let name = try decodeComponent(nameBytes, what: what)
-            let value = try decodeComponent(valueBytes, what: what)
-            pairs.append((name, value))
+            start = end + 1
         }
         return pairs
     }
@@ -56,6 +58,11 @@ public enum FormURLEncoding {
     }
 
     private static func decodeComponent(_ bytes: ArraySlice<UInt8>, what: String) throws(ChannelError) -> String {
+        // Most components (names, ids, numbers) have nothing to unescape: no copy for them.
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            guard let text = UTF8Text.decode(bytes) else { throw .malformed("\(what): not valid UTF-8") }
+            return text
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = bytes.startIndex

@@ -14,21 +14,33 @@ public enum PhoneNumber {
     /// Spaces and hyphens are ignored. A number with a leading zero after the prefix, fewer than
     /// 7 or more than 15 digits, or any other character is rejected.
     public static func e164(_ raw: String) -> String? {
-        let compact = raw.unicodeScalars.filter { $0 != " " && $0 != "-" }
-        var text = String(String.UnicodeScalarView(compact))
-        var hadPrefix = false
-        if text.hasPrefix("+") {
-            text.removeFirst()
-            hadPrefix = true
-        } else if text.hasPrefix("00") {
-            text.removeFirst(2)
+        // Byte-level: every inbound SMS normalizes two numbers (From, To), and the String-level
+        // version (scalar filtering, prefix removal) cost ~5k instructions each (callgrind).
+        var digits: [UInt8] = []
+        digits.reserveCapacity(16)
+        var plus = false
+        for byte in raw.utf8 {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "-"):
+                continue
+            case UInt8(ascii: "+") where digits.isEmpty && !plus:
+                plus = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits.append(byte)
+            default:
+                return nil
+            }
+        }
+        var hadPrefix = plus
+        if !plus, digits.count >= 2, digits[0] == UInt8(ascii: "0"), digits[1] == UInt8(ascii: "0") {
+            digits.removeFirst(2)
             hadPrefix = true
         }
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        if !hadPrefix {
-            if text.utf8.count == 11, text.hasPrefix("1") { text = "86" + text }
+        guard !digits.isEmpty else { return nil }
+        if !hadPrefix, digits.count == 11, digits[0] == UInt8(ascii: "1") {
+            digits.insert(contentsOf: [UInt8(ascii: "8"), UInt8(ascii: "6")], at: 0)
         }
-        guard (7...15).contains(text.utf8.count), !text.hasPrefix("0") else { return nil }
-        return "+" + text
+        guard (7...15).contains(digits.count), digits[0] != UInt8(ascii: "0") else { return nil }
+        return "+" + String(decoding: digits, as: UTF8.self)
     }
 }

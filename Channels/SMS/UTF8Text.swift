@@ -3,8 +3,11 @@
 /// error and changes nothing), so this decodes or returns nil.
 enum UTF8Text {
     static func decode(_ bytes: some Collection<UInt8>) -> String? {
-        // The standard library's validating initializer (SE-0405): one pass over the bytes,
-        // instead of appending scalar by scalar (every webhook field goes through here).
-        String(validating: bytes, as: UTF8.self)
+        // ASCII (most webhook fields: ids, numbers, status words) is valid as it is; only text
+        // with other bytes pays for the standard library's validating initializer (SE-0405),
+        // which callgrind showed running unspecialized (generic metadata lookups per call:
+        // ~950 instructions a field, 11k per Twilio webhook).
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
     }
 }

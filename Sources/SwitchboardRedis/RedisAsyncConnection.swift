@@ -76,10 +76,7 @@ public final class RedisAsyncConnection: RedisCommanding {
         }
         let box = ReplyBox(persistent: false, completion: completion)
         let privdata = Unmanaged.passRetained(box).toOpaque()
-        let status = RedisClientSupport.withArgv(args) { argc, argv, lens in
-            redisAsyncCommandArgv(ac, redisReplyCallback, privdata, argc, argv, lens)
-        }
-        if status != REDIS_OK {
+        if !submit(ac, args, privdata) {
             Unmanaged<ReplyBox>.fromOpaque(privdata).release()
             completion(.failure(.unavailable("redis \(name): command not accepted")))
         }
@@ -110,13 +107,23 @@ public final class RedisAsyncConnection: RedisCommanding {
             }
         }
         let privdata = Unmanaged.passRetained(box).toOpaque()
-        let status = RedisClientSupport.withArgv(["SUBSCRIBE", channel]) { argc, argv, lens in
-            redisAsyncCommandArgv(ac, redisReplyCallback, privdata, argc, argv, lens)
-        }
-        if status != REDIS_OK {
+        if !submit(ac, ["SUBSCRIBE", channel], privdata) {
             Unmanaged<ReplyBox>.fromOpaque(privdata).release()
             completion(.failure(.unavailable("redis \(name): subscribe not accepted")))
         }
+    }
+
+    /// Queues `args` (formatted as RESP here, see `RedisClientSupport.resp`) with the retained
+    /// `ReplyBox` at `privdata` as the callback's context. False when hiredis refuses it.
+    private func submit(_ ac: UnsafeMutablePointer<redisAsyncContext>, _ args: [String], _ privdata: UnsafeMutableRawPointer) -> Bool {
+        // NUL-terminated like hiredis' own sds commands: `__redisAsyncCommand` scans the command
+        // with strchr (to spot SUBSCRIBE and its channels), which ran past an unterminated buffer
+        // (an assertion failure in hiredis, seen in the e2e suite). The NUL is not sent.
+        var command = RedisClientSupport.resp(args)
+        command.append(0)
+        return command.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { redisAsyncFormattedCommand(ac, redisReplyCallback, privdata, $0.baseAddress, $0.count - 1) }
+        } == REDIS_OK
     }
 
     // MARK: connection lifecycle

@@ -29,6 +29,20 @@ final class CryptoTests: XCTestCase {
         XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](repeating: 0x0b, count: 20), bytes("Hi There")),
                        "b617318655057264e28bc0b6fb378c8ef146be00")
         XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](), [UInt8]()), "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d")
+        // Test case 6: a key longer than the block size is hashed first; test case 7: also a
+        // message longer than a block.
+        XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](repeating: 0xaa, count: 80),
+                                          bytes("Test Using Larger Than Block-Size Key - Hash Key First")),
+                       "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+        XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](repeating: 0xaa, count: 80),
+                                          bytes("Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data")),
+                       "e8e99d0f45237d786d6bbaa7965c7808bbff1a91")
+        // A key of exactly one block is used as is, one byte more is hashed first (values from
+        // Python's hmac module).
+        XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](repeating: 0x61, count: 64), bytes("m")),
+                       "7a073a0cc4b46cd1f581a3a5e5ff66871daca857")
+        XCTAssertEqual(Digest.hmacSHA1Hex(key: [UInt8](repeating: 0x61, count: 65), bytes("m")),
+                       "940aaa5bbaee8ae5884704174d4bd09b834d393a")
     }
 
     func testHMACSHA256RFC4231() {
