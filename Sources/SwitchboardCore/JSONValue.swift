@@ -116,12 +116,7 @@ private struct JSONValueParser {
         skipSpace()
         if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
         while true {
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: "\""), let key = string() else { return nil }
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
-            i += 1
-            skipSpace()
+            guard let key = memberKey() else { return nil }
             guard let v = value(depth: depth) else { return nil }
             fields[key] = v
             skipSpace()
@@ -130,6 +125,17 @@ private struct JSONValueParser {
             if b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
             return nil
         }
+    }
+
+    /// Before an object member: reads `"key" :` and the space around it; nil if it is not there.
+    mutating func memberKey() -> String? {
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "\""), let key = string() else { return nil }
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        skipSpace()
+        return key
     }
 
     mutating func array(depth: Int) -> JSONValue? {
@@ -283,12 +289,7 @@ extension JSONValueParser {
         guard depth <= JSONValue.maxDepth, i < b.count, b[i] == UInt8(ascii: "{"), let name = path.first else { return nil }
         i += 1
         while true {
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: "\""), let key = string() else { return nil }
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
-            i += 1
-            skipSpace()
+            guard let key = memberKey() else { return nil }
             if key == name {
                 if path.count > 1 { return find(path.dropFirst(), depth: depth + 1) }
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
