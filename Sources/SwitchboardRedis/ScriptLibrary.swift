@@ -4,10 +4,10 @@ import SwitchboardCrypto
 /// The Lua scripts shipped in `Scripts/`, as one Redis Functions library (DESIGN §7: every routing
 /// decision is one script; docs/design-notes.md: Functions instead of EVALSHA).
 ///
-/// The library's chunk declares `KEYS`, `ARGV`, `P` and `NOW` as upvalues, then every
+/// The library's chunk declares `KEYS`, `ARGV`, `P`, `NOW` and `CALL` as upvalues, then every
 /// `Scripts/_*.lua` helper file (in name order), then each `Scripts/<name>.lua` as the body of a
 /// local function, registered as `<name>_<version>`. Redis runs the chunk once, at `FUNCTION LOAD`;
-/// an `FCALL` only sets the four upvalues and runs one script body. Before this, every EVALSHA ran
+/// an `FCALL` only sets the five upvalues and runs one script body. Before this, every EVALSHA ran
 /// the helper definitions again, which was most of Redis's cost per call (measured with callgrind
 /// on redis-server: 229k instructions per `ingest`, see Bench/README.md).
 ///
@@ -34,8 +34,10 @@ public struct ScriptLibrary: Sendable {
     public static func load(directory: String) throws -> ScriptLibrary {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".lua") }.sorted()
         func read(_ file: String) throws -> String { try String(contentsOfFile: directory + "/" + file, encoding: .utf8) }
+        // CALL is the per-call memo of _a_base.lua: a fresh table on every call, so nothing read
+        // from Redis in one call is trusted in the next (another node may have written in between).
         var body = "-- Set by `enter` before every script: the calling convention of _a_base.lua.\n"
-            + "local KEYS, ARGV, P, NOW\n"
+            + "local KEYS, ARGV, P, NOW, CALL\n"
         for file in files where file.hasPrefix("_") {
             body += "-- ==== \(file) ====\n" + (try read(file)) + "\n"
         }
@@ -48,7 +50,7 @@ public struct ScriptLibrary: Sendable {
         body += """
             local function enter(script)
               return function(keys, args)
-                KEYS, ARGV, P, NOW = keys, args, keys[1], tonumber(args[1])
+                KEYS, ARGV, P, NOW, CALL = keys, args, keys[1], tonumber(args[1]), {}
                 return script()
               end
             end

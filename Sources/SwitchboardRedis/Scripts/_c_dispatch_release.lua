@@ -63,7 +63,7 @@ end
 function R.make_available(aid, a, reason)
   if a.status ~= 'available' then
     a.idleSince = tostring(NOW)
-    redis.call('HSET', K.agent(aid), 'idleSince', NOW, 'missed', 0)
+    redis.call('HSET', K.agent(aid), 'idleSince', now_s(), 'missed', '0')
   end
   redis.call('HSET', K.agent(aid), 'status', 'available', 'reason', reason or '')
   R.avail_add(aid, a)
@@ -78,7 +78,7 @@ function R.expire_offer(oid)
   local o = R.requeue_offer(oid, 'timeout', true)
   if o == nil then return false end
   stat('offers_timeout')
-  local missed = redis.call('HINCRBY', K.agent(o.agent), 'missed', 1)
+  local missed = redis.call('HINCRBY', K.agent(o.agent), 'missed', '1')
   local back = {}
   local a = hgetall(K.agent(o.agent))
   if missed >= R.S.missed_limit and a.status == 'available' then
@@ -91,20 +91,26 @@ function R.expire_offer(oid)
 end
 
 -- Ends a conversation's wrap-up: closed, and its capacity returned. Returns the agent freed, or nil.
--- Idempotent (only a conversation still in wrapup is finalized).
-function R.finalize(id)
+-- Idempotent (only a conversation still in wrapup is finalized). `c`: the conversation's record
+-- when the caller holds one (close), kept in step.
+function R.finalize(id, c)
   redis.call('ZREM', K.wrapups(), id)
-  local f = redis.call('HMGET', K.conv(id), 'status', 'assignee', 'kind')
+  local f
+  if c and c[Conv.LIVE] then
+    f = { c.status, c.assignee or false, c.kind or false }
+  else
+    f = redis.call('HMGET', K.conv(id), 'status', 'assignee', 'kind')
+  end
   if f[1] ~= 'wrapup' then return nil end
-  redis.call('HSET', K.conv(id), 'status', 'closed')
-  redis.call('HDEL', K.conv(id), 'wrapupUntil')
+  Conv.set(id, c, 'status', 'closed')
+  Conv.del(id, c, 'wrapupUntil')
   expire_conversation(id)
   local aid = f[2]
   if aid and aid ~= '' then
     R.release_load(aid, f[3])
     redis.call('SREM', K.agent_convs(aid), id)
     -- The console shows wrap-up until told the conversation is closed.
-    emit_agent_table(aid, { type = 'conversation.updated', conversation = conv_table(id) })
+    emit_updated_json(aid, Conv.json(id, c))
     stat('closed')
     return aid
   end

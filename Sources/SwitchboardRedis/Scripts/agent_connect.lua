@@ -16,6 +16,7 @@ local key = K.agent(aid)
 if redis.call('SISMEMBER', K.agents(), aid) == 0 then fail('not_found', 'no agent ' .. aid) end
 
 redis.call('HSET', key, 'node', node, 'connected', 1)
+forget_node(aid)   -- emit_agent's per-call memo of the node (_b_events.lua)
 redis.call('HDEL', key, 'disconnectedAt')
 redis.call('ZREM', K.grace(), aid)
 R.drain(aid)

@@ -12,5 +12,6 @@ if aid == nil or aid == '' or node == nil or node == '' then fail('bad_request',
 local key = K.agent(aid)
 if redis.call('HGET', key, 'node') ~= node then return 0 end
 redis.call('HSET', key, 'node', '', 'connected', 0, 'disconnectedAt', NOW)
+forget_node(aid)   -- emit_agent's per-call memo of the node (_b_events.lua)
 redis.call('ZADD', K.grace(), NOW + R.S.grace_ms, aid)
 return 1

@@ -50,6 +50,7 @@ for _, cfg in ipairs(list) do
     updated = updated + 1
   end
   redis.call('HSET', key, unpack(fields))
+  forget_node(aid)   -- emit_agent's per-call memo of the node (_b_events.lua)
   redis.call('SADD', K.agents(), aid)
   for skill in pairs(skills) do redis.call('SADD', K.skills(), skill) end
   if old.status == 'available' then

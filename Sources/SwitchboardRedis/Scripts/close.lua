@@ -14,28 +14,32 @@ local aid, id = R.arg(1), R.arg(2)
 local category, disposition = R.arg(3) or '', R.arg(4) or ''
 if aid == nil or aid == '' or id == nil or id == '' then fail('bad_request', 'agent and conversation are required') end
 if string.len(category) > 100 or string.len(disposition) > 500 then fail('bad_request', 'category or disposition is too long') end
-local c = hgetall(K.conv(id))
+local c = Conv.load(id)
 if c.id == nil then fail('not_found', 'no conversation ' .. id) end
 if c.assignee ~= aid then fail('forbidden', 'conversation ' .. id .. ' is not assigned to you') end
-if c.status == 'wrapup' or c.status == 'closed' then return cjson.encode(conv_table(id)) end
+if c.status == 'wrapup' or c.status == 'closed' then return Conv.json(id, c) end
 if c.status ~= 'assigned' then fail('conflict', 'conversation ' .. id .. ' is ' .. tostring(c.status)) end
 
-local fields = { 'status', 'wrapup', 'closedAt', NOW }
+local fields = { 'status', 'wrapup', 'closedAt', now_s() }
 if category ~= '' then fields[#fields + 1] = 'category'; fields[#fields + 1] = category end
 if disposition ~= '' then fields[#fields + 1] = 'disposition'; fields[#fields + 1] = disposition end
 local finish = R.S.wrapup_ms <= 0
 if not finish then
   fields[#fields + 1] = 'wrapupUntil'
-  fields[#fields + 1] = NOW + R.S.wrapup_ms
-  redis.call('ZADD', K.wrapups(), NOW + R.S.wrapup_ms, id)
+  fields[#fields + 1] = nstr(NOW + R.S.wrapup_ms)
+  redis.call('ZADD', K.wrapups(), fields[#fields], id)
 end
-redis.call('HSET', K.conv(id), unpack(fields))
+-- The record `c` follows every write below, so the conversation JSON of the agent's events and of
+-- the answer is encoded once, and the visitor's node comes from it.
+Conv.set(id, c, unpack(fields))
 R.drop_open(id, c)
-if finish then R.finalize(id) end
+if finish then R.finalize(id, c) end
 
-R.emit_updated(aid, id)
-emit_visitor(id, '{"type":"conversation.closed"}')
+R.emit_updated(aid, id, c)
+emit_visitor(id, '{"type":"conversation.closed"}', c)
 -- Ask the web visitor for a rating (DESIGN §1: satisfaction ≥ 80%; §9 csat.request).
-emit_visitor(id, '{"type":"csat.request"}')
+emit_visitor(id, '{"type":"csat.request"}', c)
+-- The answer is taken before the drain, which offers other (queued) conversations only.
+local answer = Conv.json(id, c)
 if finish then R.drain(aid) end
-return cjson.encode(conv_table(id))
+return answer

@@ -12,7 +12,7 @@
 R.setup()
 local id, front = R.arg(1), R.arg(2) == '1'
 if id == nil or id == '' then fail('bad_request', 'conversation id is required') end
-local c = hgetall(K.conv(id))
+local c = Conv.load(id)
 if c.id == nil then fail('not_found', 'no conversation ' .. id) end
 if c.skill == nil or c.skill == '' or c.kind == nil or c.kind == '' then
   fail('bad_request', 'conversation ' .. id .. ' has no skill or kind')
@@ -28,10 +28,22 @@ if status ~= 'queued' and status ~= 'bot' then
 end
 
 if c.queuedAt == nil or c.queuedAt == '' or status == 'bot' then
-  c.queuedAt = tostring(NOW)
-  redis.call('HSET', K.conv(id), 'queuedAt', NOW)
+  Conv.set(id, c, 'queuedAt', now_s())
 end
-R.queue(id, c.skill, R.rank(c, front))
+local score = R.rank(c, front)
+-- Who R.dispatch would pick once it is queued: eligibility does not depend on the queue entry.
+-- The record `c` goes on to the offer and its event, so the conversation is read once.
+local agent = R.find_agent(id, c)
+if agent == nil then
+  R.queue(id, c.skill, score, c)
+  stat('enqueued')
+  return cjson.encode(R.outcome(id))
+end
+-- Offered at once. Redis ends as R.queue + R.dispatch would leave it (skill registered, qscore
+-- remembered for a reject or timeout, no queue entry), without the ZADD and ZREM of an entry that
+-- lives for no time and a separate HSET of status queued.
+redis.call('SADD', K.skills(), c.skill)
+Conv.del(id, c, 'assignee')
 stat('enqueued')
-R.dispatch(id)
-return cjson.encode(R.outcome(id))
+local oid = R.offer(id, c, agent, nstr(score))
+return cjson.encode({ status = 'offered', agent = agent, offerId = oid })

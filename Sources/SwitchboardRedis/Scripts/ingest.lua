@@ -43,19 +43,25 @@ end
 -- Identity -> contact.
 local ikey = K.ident(ikind, addr)
 local contact = redis.call('GET', ikey)
-if not contact then
+local new_contact = not contact
+if new_contact then
   contact = new_id('contact', 'k')
-  redis.call('HSET', K.contact(contact), 'id', contact, 'name', name, 'created', NOW)
+  redis.call('HSET', K.contact(contact), 'id', contact, 'name', name, 'created', now_s())
   redis.call('SET', ikey, contact)
 elseif name ~= '' then
   redis.call('HSET', K.contact(contact), 'name', name)
 end
+-- A contact created just now has the name just written.
 local contact_name = name
-if contact_name == '' then contact_name = redis.call('HGET', K.contact(contact), 'name') or '' end
+if contact_name == '' and not new_contact then
+  contact_name = redis.call('HGET', K.contact(contact), 'name') or ''
+end
 
--- The contact's open conversation on this channel, else a new one (DESIGN §6).
+-- The contact's open conversation on this channel, else a new one (DESIGN §6). A contact id minted
+-- just now (new_id: unique) has none.
 local okey = K.open(contact, channel)
-local conv = redis.call('GET', okey)
+local conv = nil
+if not new_contact then conv = redis.call('GET', okey) end
 local status = nil
 if conv then
   status = redis.call('HGET', K.conv(conv), 'status')
@@ -70,8 +76,8 @@ else
   status = initial
   local fields = { 'id', conv, 'channel', channel, 'kind', ckind, 'skill', skill, 'priority', priority,
                    'status', status, 'contact', contact, 'contactName', contact_name, 'address', addr,
-                   'createdAt', NOW }
-  if status == 'queued' then fields[#fields + 1] = 'queuedAt'; fields[#fields + 1] = NOW end
+                   'createdAt', now_s() }
+  if status == 'queued' then fields[#fields + 1] = 'queuedAt'; fields[#fields + 1] = now_s() end
   if vnode ~= '' then fields[#fields + 1] = 'vnode'; fields[#fields + 1] = vnode end
   if subject ~= '' then fields[#fields + 1] = 'subject'; fields[#fields + 1] = subject end
   redis.call('HSET', K.conv(conv), unpack(fields))
@@ -83,7 +89,9 @@ local m = Store.compose(conv, 'delivered', body)
 local msg = redis.call('XADD', K.log(conv), '*', 'm', m)
 local wire = Store.render(msg, m)
 
-local assignee = redis.call('HGET', K.conv(conv), 'assignee')
+-- A conversation created just now (a new_id, unique) has no assignee.
+local assignee = nil
+if created == 0 then assignee = redis.call('HGET', K.conv(conv), 'assignee') end
 if assignee and assignee ~= '' then
   emit_agent(assignee, '{"type":"message","conversationId":"' .. conv .. '","message":' .. wire .. '}')
 end

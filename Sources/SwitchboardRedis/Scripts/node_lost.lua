@@ -17,6 +17,7 @@ for _, aid in ipairs(redis.call('SMEMBERS', K.agents())) do
   local key = K.agent(aid)
   if redis.call('HGET', key, 'node') == node then
     redis.call('HSET', key, 'node', '', 'connected', 0, 'disconnectedAt', NOW)
+    forget_node(aid)   -- emit_agent's per-call memo of the node (_b_events.lua)
     redis.call('ZADD', K.grace(), NOW + R.S.grace_ms, aid)
     n = n + 1
   end

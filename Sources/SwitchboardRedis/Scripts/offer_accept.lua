@@ -11,43 +11,51 @@
 R.setup()
 local aid, oid = R.arg(1), R.arg(2)
 if aid == nil or aid == '' or oid == nil or oid == '' then fail('bad_request', 'agent and offer are required') end
-local o = hgetall(K.offer(oid))
+local f = redis.call('HMGET', K.offer(oid), 'id', 'agent', 'deadline', 'conv')
+local o = { id = f[1] or nil, agent = f[2] or nil, deadline = f[3] or nil, conv = f[4] or nil }
 if o.id == nil then fail('not_found', 'no offer ' .. oid) end
 if o.agent ~= aid then fail('forbidden', 'offer ' .. oid .. ' is not yours') end
 if num(o.deadline, 0) <= NOW then fail('conflict', 'offer ' .. oid .. ' expired') end
-local c = hgetall(K.conv(o.conv))
+local c = Conv.load(o.conv)
 if c.status ~= 'offered' or c.offer ~= oid then fail('conflict', 'offer ' .. oid .. ' is no longer valid') end
 
 local id = o.conv
 redis.call('DEL', K.offer(oid))
 redis.call('ZREM', K.offers(), oid)
 redis.call('SREM', K.agent_offers(aid), oid)
-redis.call('HSET', K.conv(id), 'status', 'assigned', 'assignee', aid, 'assignedAt', NOW)
-redis.call('HDEL', K.conv(id), 'offer')
+-- Only a first assignment feeds the wait average (below): decided on the hash as it was.
+local first = c.assignedAt == nil
+Conv.set(id, c, 'status', 'assigned', 'assignee', aid, 'assignedAt', now_s())
+Conv.del(id, c, 'offer')
 -- A new queue cycle (a later transfer) starts with a clean slate of decliners.
 redis.call('DEL', K.declined(id))
 redis.call('SADD', K.agent_convs(aid), id)
 
-local a = hgetall(K.agent(aid))
-redis.call('HSET', K.agent(aid), 'missed', 0, 'idleSince', NOW)
+local a = R.agent_read(aid, { 'status', 'skills', 'name' })
+redis.call('HSET', K.agent(aid), 'missed', '0', 'idleSince', now_s())
 if a.status == 'available' then
-  for skill in pairs(R.skills(a)) do redis.call('ZADD', K.avail(skill), 'XX', NOW, aid) end
+  for skill in pairs(R.skills(a)) do redis.call('ZADD', K.avail(skill), 'XX', now_s(), aid) end
 end
 
 -- Exponential moving average (weight 1/5) of the wait, per skill and overall, in ms. Only a
 -- first assignment counts: after a transfer or a requeue, queuedAt → now includes handling time.
-if c.assignedAt == nil then
+if first then
   local wait = math.max(0, NOW - num(c.queuedAt, NOW))
-  for _, field in ipairs({ 'wait_ms:' .. c.skill, 'wait_ms' }) do
-    local old = tonumber(redis.call('HGET', K.stats(), field))
+  local fields = { 'wait_ms:' .. c.skill, 'wait_ms' }
+  local olds = redis.call('HMGET', K.stats(), fields[1], fields[2])
+  local sets = {}
+  for i, field in ipairs(fields) do
+    local old = tonumber(olds[i])
     local avg = wait
     if old then avg = old + (wait - old) / 5 end
-    redis.call('HSET', K.stats(), field, math.floor(avg + 0.5))
+    sets[#sets + 1] = field
+    sets[#sets + 1] = nstr(math.floor(avg + 0.5))
   end
+  redis.call('HSET', K.stats(), unpack(sets))
 end
 stat('offers_accepted')
 
-local t = conv_table(id)
-emit_agent_table(aid, { type = 'assigned', conversation = t })
-emit_visitor(id, cjson.encode({ type = 'agent.joined', name = a.name or aid }))
-return cjson.encode(t)
+local j = Conv.json(id, c)
+emit_agent(aid, '{"type":"assigned"' .. conv_member(j) .. '}')
+emit_visitor(id, cjson.encode({ type = 'agent.joined', name = a.name or aid }), c)
+return j
