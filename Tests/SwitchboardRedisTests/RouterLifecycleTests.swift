@@ -53,8 +53,13 @@ final class RouterLifecycleTests: RouterTestCase {
         router = try makeRouter(RoutingSettings(wrapupSeconds: 0))
         try busyAgentWithWaitingConversation()
         _ = redis.run("SET", "sb:contact:k1:open:web-main", "c-newer")
+        let before = events("a1").count
         _ = try must { router.close(agentId: "a1", conversationId: "c1", category: nil, disposition: nil, now: T0 + 5, completion: $0) }
         XCTAssertEqual(status("c1"), "closed")
+        // One conversation.updated (closed) for c1, then the offer of c2: the agent is not told twice.
+        let told = events("a1").dropFirst(before)
+        XCTAssertEqual(told.map { $0["type"] as? String }, ["conversation.updated", "offer"])
+        XCTAssertEqual((told.first?["conversation"] as? [String: Any])?["status"] as? String, "closed")
         XCTAssertNil(hget(convKey("c1"), "wrapupUntil"))
         XCTAssertEqual(zrange("sb:{r}:wrapups"), [])
         XCTAssertEqual(offeredTo("c2"), "a1")

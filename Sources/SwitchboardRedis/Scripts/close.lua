@@ -33,9 +33,9 @@ end
 -- the answer is encoded once, and the visitor's node comes from it.
 Conv.set(id, c, unpack(fields))
 R.drop_open(id, c)
-if finish then R.finalize(id, c) end
-
-R.emit_updated(aid, id, c)
+-- The agent is told once: with wrap-up 0, R.finalize's conversation.updated (status closed) is
+-- that event (it used to be followed by a second, identical one).
+if finish then R.finalize(id, c) else R.emit_updated(aid, id, c) end
 emit_visitor(id, '{"type":"conversation.closed"}', c)
 -- Ask the web visitor for a rating (DESIGN §1: satisfaction ≥ 80%; §9 csat.request).
 emit_visitor(id, '{"type":"csat.request"}', c)
