@@ -51,27 +51,30 @@ if new_contact then
 elseif name ~= '' then
   redis.call('HSET', K.contact(contact), 'name', name)
 end
--- A contact created just now has the name just written.
-local contact_name = name
-if contact_name == '' and not new_contact then
-  contact_name = redis.call('HGET', K.contact(contact), 'name') or ''
-end
-
 -- The contact's open conversation on this channel, else a new one (DESIGN §6). A contact id minted
 -- just now (new_id: unique) has none.
 local okey = K.open(contact, channel)
 local conv = nil
 if not new_contact then conv = redis.call('GET', okey) end
-local status = nil
+-- Status and assignee in one read: on the hot path (an assigned conversation) these two fields
+-- are all that is asked of the conversation hash.
+local status, assignee = nil, nil
 if conv then
-  status = redis.call('HGET', K.conv(conv), 'status')
-  if not status or not Store.OPEN[status] then conv = nil end
+  local f = redis.call('HMGET', K.conv(conv), 'status', 'assignee')
+  status, assignee = f[1], f[2]
+  if not status or not Store.OPEN[status] then conv, assignee = nil, nil end
 end
 local created = 0
 if conv then
   if vnode ~= '' then redis.call('HSET', K.conv(conv), 'vnode', vnode) end
 else
   created = 1
+  -- The conversation carries the contact's name; a contact created just now has the name just
+  -- written, and only a new conversation needs it (not read on the hot path).
+  local contact_name = name
+  if contact_name == '' and not new_contact then
+    contact_name = redis.call('HGET', K.contact(contact), 'name') or ''
+  end
   conv = new_id('conv', 'c')
   status = initial
   local fields = { 'id', conv, 'channel', channel, 'kind', ckind, 'skill', skill, 'priority', priority,
@@ -90,8 +93,6 @@ local msg = redis.call('XADD', K.log(conv), '*', 'm', m)
 local wire = Store.render(msg, m)
 
 -- A conversation created just now (a new_id, unique) has no assignee.
-local assignee = nil
-if created == 0 then assignee = redis.call('HGET', K.conv(conv), 'assignee') end
 if assignee and assignee ~= '' then
   emit_agent(assignee, '{"type":"message","conversationId":"' .. conv .. '","message":' .. wire .. '}')
 end
