@@ -255,6 +255,12 @@ public final class Broker {
         guard ready != isReady else { return }
         isReady = ready
         if !ready {
+            // Stopping the managed Redis on shutdown closes the connections: expected, not an error
+            // an operator should be paged for.
+            if isShuttingDown {
+                logger.info("redis connection closed during shutdown")
+                return
+            }
             logger.error("redis connection lost: \(reason ?? "unknown"); answering 503 until it returns")
             for list in sessions.agents.values { list.forEach { $0.suspend() } }
             return
