@@ -149,13 +149,17 @@ local function forget_node(agent)
 end
 
 -- Appends one event to the agent's stream with the next seq, and pushes it to the node holding the
--- agent's socket. `body` is a JSON object text WITHOUT seq, e.g. '{"type":"offer",…}'.
+-- agent's socket. The event is the JSON object `{"seq":N,` .. a .. b .. c: the caller's members
+-- after `{` (e.g. '"type":"offer",…}'), in up to three pieces so a large message is spliced in
+-- without an intermediate copy. Every long string a script makes costs Redis' Lua ~8.7k
+-- instructions (callgrind: one 700-byte concatenation in an otherwise empty FCALL), and the hot
+-- path used to make three more than it needed.
 -- The stream entry id is "<seq>-0", so `resume` is XRANGE (<lastSeq+1>-0) + (DESIGN §9).
 -- Returns the seq.
-local function emit_agent(agent, body)
+local function emit_agent_parts(agent, a, b, c)
   local seq = redis.call('HINCRBY', K.agent(agent), 'seq', '1')
   local s = jnum(seq)
-  local json = '{"seq":' .. s .. ',' .. string.sub(body, 2)
+  local json = '{"seq":' .. s .. ',' .. a .. (b or '') .. (c or '')
   -- agent_event_backlog from the broker settings (sb:{r}:config), 10000 if unset.
   local backlog = config('agent_event_backlog') or '10000'
   redis.call('XADD', K.events(agent), 'MAXLEN', '~', backlog, s .. '-0', 'e', json)
@@ -164,6 +168,11 @@ local function emit_agent(agent, body)
     redis.call('PUBLISH', K.node(node), 'a:' .. agent .. '\n' .. json)
   end
   return seq
+end
+
+-- emit_agent_parts for a whole JSON object text `body` WITHOUT seq, e.g. '{"type":"offer",…}'.
+local function emit_agent(agent, body)
+  return emit_agent_parts(agent, string.sub(body, 2))
 end
 
 local function emit_agent_table(agent, t)
