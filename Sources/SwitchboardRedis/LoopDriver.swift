@@ -23,11 +23,13 @@ public final class LoopDriver {
 
     /// Whether descriptors are watched with epoll (libev) rather than poll(2).
     public var usesEpoll: Bool { evLoop != nil }
+    /// Whether poll(2) was asked for (`SWITCHBOARD_EVENT_LOOP=poll`) rather than fallen back to.
+    public let pollRequested: Bool
 
     /// Creates the context (nil when lws refuses `info`, e.g. the port is taken).
     public init?(_ info: inout lws_context_creation_info) {
-        let wantsEpoll = getenv("SWITCHBOARD_EVENT_LOOP").map { String(cString: $0) } != "poll"
-        if wantsEpoll, let loop = sb_ev_loop_new() {
+        pollRequested = getenv("SWITCHBOARD_EVENT_LOOP").map { String(cString: $0) } == "poll"
+        if !pollRequested, let loop = sb_ev_loop_new() {
             let loops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
             loops.initialize(to: loop)
             var evInfo = info

@@ -133,7 +133,9 @@ public final class Broker {
             "url": "\(scheme)://\(configuration.listen.host):\(configuration.listen.port)/", "node": "\(nodeId)",
             "redis": "\(endpoint)", "event_loop": "\(loop.usesEpoll ? "epoll (libev)" : "poll")",
         ])
-        if !loop.usesEpoll {
+        if loop.pollRequested {
+            logger.info("event loop: poll(2), as SWITCHBOARD_EVENT_LOOP=poll asks")
+        } else if !loop.usesEpoll {
             logger.warning("the libev event loop is unavailable (is libwebsockets-evlib-ev installed?); using poll(2), which costs CPU per connected socket on every loop turn")
         }
     }

@@ -118,6 +118,8 @@ final class EventLoopServer {
 
     /// Whether descriptors are watched with epoll (libev) rather than poll(2): see `LoopDriver`.
     var usesEpoll: Bool { driver?.usesEpoll ?? false }
+    /// Whether poll(2) was asked for rather than fallen back to.
+    var pollRequested: Bool { driver?.pollRequested ?? false }
 
     /// Services the loop until `requestStop()`. Returns on the loop thread.
     func run() {

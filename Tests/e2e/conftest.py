@@ -82,14 +82,15 @@ def redis(tmp_path):
 
 @pytest.fixture
 def start_broker(request, tmp_path, sink):
-    """`start_broker(redis=…, overrides={…}, tls=…)` starts a broker (redis=None: the managed
+    """`start_broker(redis=…, overrides={…}, tls=…, env={…})` starts a broker (redis=None: the managed
     redis-server) and waits for /readyz. Every broker is stopped at teardown; when the test failed,
     the tail of each broker's log is printed."""
     brokers: list[Broker] = []
 
-    def start(redis: RedisServer | None, overrides: dict | None = None, tls=None, name: str = "broker") -> Broker:
+    def start(redis: RedisServer | None, overrides: dict | None = None, tls=None, name: str = "broker",
+              env: dict | None = None) -> Broker:
         broker = Broker(tmp_path / f"{name}{len(brokers)}", redis_url=redis.url if redis else None,
-                        sink_url=sink.messages_url, overrides=overrides, tls=tls)
+                        sink_url=sink.messages_url, overrides=overrides, tls=tls, env=env)
         brokers.append(broker)
         broker.start()
         return broker

@@ -374,8 +374,9 @@ class Broker:
     """The release binary on a free port with a per-test config (JSON, which is YAML)."""
 
     def __init__(self, workdir: Path, *, redis_url: str | None, sink_url: str, overrides: dict | None = None,
-                 tls: tuple[Path, Path] | None = None):
+                 tls: tuple[Path, Path] | None = None, env: dict | None = None):
         self.workdir = workdir
+        self.env = env or {}   # extra environment for the broker process
         workdir.mkdir(parents=True, exist_ok=True)
         self.tls = tls
         self.redis_url = redis_url
@@ -445,7 +446,7 @@ class Broker:
             mark = self.log.tell()
             self.proc = subprocess.Popen([str(binary_path()), "serve", "--config", str(self.config_path)],
                                          stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                         start_new_session=True)
+                                         start_new_session=True, env={**os.environ, **self.env})
             try:
                 return self.wait_ready(timeout=STARTUP_WAIT)
             except AssertionError:
