@@ -38,10 +38,13 @@ public final class RedisBlockingConnection: RedisCommanding {
     /// Runs one command and returns its reply.
     public func command(_ args: [String]) -> Result<RedisReply, RedisError> {
         guard let c = context else { return .failure(.unavailable("connection closed")) }
-        let raw = RedisClientSupport.withArgv(args) { argc, argv, lens in
-            redisCommandArgv(c, argc, argv, lens)
+        // The same RESP encoding as the async client (RedisClientSupport.resp), then one reply.
+        let command = RedisClientSupport.resp(args)
+        let appended = command.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(c, $0.baseAddress, $0.count) }
         }
-        guard let reply = raw else {
+        var raw: UnsafeMutableRawPointer?
+        guard appended == REDIS_OK, redisGetReply(c, &raw) == REDIS_OK, let reply = raw else {
             return .failure(.unavailable(RedisClientSupport.errorString(c)))
         }
         defer { freeReplyObject(reply) }

@@ -2,39 +2,10 @@ import CHiredis
 
 /// Conversions shared by the blocking and the async hiredis clients.
 enum RedisClientSupport {
-    /// Calls `body` with hiredis' argc/argv/argvlen view of `args` (binary-safe lengths). Every
-    /// argument is copied once into one buffer (hiredis copies them again into its command), so a
-    /// command costs one allocation for its bytes instead of one per argument.
-    static func withArgv<R>(_ args: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-        var total = 0
-        for arg in args { total += arg.utf8.count }
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 1)
-        defer { storage.deallocate() }
-        var argv: [UnsafePointer<CChar>?] = []
-        var lengths: [Int] = []
-        argv.reserveCapacity(args.count)
-        lengths.reserveCapacity(args.count)
-        var offset = 0
-        for var arg in args {
-            let n = arg.withUTF8 { src -> Int in
-                if let base = src.baseAddress, src.count > 0 { (storage + offset).copyMemory(from: base, byteCount: src.count) }
-                return src.count
-            }
-            argv.append(UnsafePointer((storage + offset).assumingMemoryBound(to: CChar.self)))
-            lengths.append(n)
-            offset += n
-        }
-        return argv.withUnsafeMutableBufferPointer { av in
-            lengths.withUnsafeBufferPointer { lens in
-                body(Int32(args.count), av.baseAddress!, lens.baseAddress!)
-            }
-        }
-    }
-
     /// `args` as one RESP array of bulk strings (RESP2, "Sending commands to a Redis server"),
-    /// ready for `redisAsyncFormattedCommand`. hiredis' own argv formatting (`sdscatfmt` per
-    /// argument) cost ~11k instructions per FCALL on the hot path (callgrind); this is one pass
-    /// into one buffer.
+    /// for `redisAsyncFormattedCommand` and `redisAppendFormattedCommand` (both clients use it).
+    /// hiredis' own argv formatting (`sdscatfmt` per argument) cost ~11k instructions per FCALL on
+    /// the hot path (callgrind); this is one pass into one buffer.
     static func resp(_ args: [String]) -> [UInt8] {
         // Upper bound: per argument its bytes plus `$`, ≤ 20 digits and two CRLFs.
         var size = 24
