@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "SwitchboardServer",
                 dependencies: [
                     "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL", "SwitchboardCrypto",
-                    "WebChatChannel", "SMSChannel",
+                    "WebChatChannel",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
@@ -56,6 +56,7 @@ let package = Package(
         .executableTarget(name: "switchboard",
                           dependencies: [
                               "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "SwitchboardCrypto",
+                              "SMSChannel", "WebChatChannel",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),

@@ -28,8 +28,12 @@ public struct SMSAdapter: ChannelAdapter {
     public var kind: ChannelKind { .sms }
     public let provider: SMSProvider
 
-    /// Aliyun and Tencent pushes carry no signature (at most a shared `?token=`).
-    public var webhooksAreSigned: Bool { provider == .twilio || provider == .generic }
+    /// The configured provider's sub-paths, POST only. Aliyun and Tencent pushes carry no
+    /// signature (at most a shared `?token=`), so they are public routes behind the rate limit.
+    public var routes: [ChannelRoute] {
+        let signed = provider == .twilio || provider == .generic
+        return provider.subpaths.map { ChannelRoute($0, methods: ["POST"], signed: signed) }
+    }
 
     private let authToken: String?
     /// The configured public URL without any query: the request's own query is appended when
@@ -201,13 +205,14 @@ public struct SMSAdapter: ChannelAdapter {
 
     // MARK: Outbound
 
-    public func render(_ outbound: OutboundMessage) throws(ChannelError) -> OutboundHTTPRequest? {
+    public func render(_ outbound: OutboundMessage, credential: String?) throws(ChannelError) -> Delivery {
         guard let messagesAPI else { throw .unrenderable("channel '\(channelId)' has no outbound settings") }
-        return try messagesAPI.request(for: outbound)
+        return .http(try messagesAPI.request(for: outbound))
     }
 
-    public func interpretDeliveryResponse(status: Int, body: [UInt8]) -> DeliveryOutcome {
-        TwilioMessagesAPI.interpret(status: status, body: body)
+    public func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,
+                          credential: String?) -> DeliveryOutcome {
+        TwilioMessagesAPI.interpret(response)
     }
 
     // MARK: Helpers

@@ -69,8 +69,11 @@ struct TwilioMessagesAPI: Sendable, Equatable {
     /// `{"code":21211,"message":"…","more_info":"…","status":400}`
     /// (https://www.twilio.com/docs/usage/twilios-response). Status 0 is the server's way of
     /// saying no HTTP answer arrived (connect failure, timeout).
-    static func interpret(status: Int, body: [UInt8]) -> DeliveryOutcome {
-        if status == 0 { return .retry(reason: "no response from the SMS gateway (connection failed or timed out)") }
+    static func interpret(_ response: TransportResponse) -> DeliveryOutcome {
+        let status = response.status, body = response.body
+        if status == 0 {
+            return .retry(reason: "no response from the SMS gateway (\(response.error ?? "connection failed or timed out"))")
+        }
         if (200..<300).contains(status) {
             // Accepted even without a parsable sid: retrying could text the citizen twice.
             let sid = (try? JSONDecoder().decode(Success.self, from: Data(body)))?.sid.flatMap { $0.isEmpty ? nil : $0 }

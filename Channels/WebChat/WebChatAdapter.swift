@@ -2,12 +2,13 @@ import SwitchboardCore
 
 /// The web-chat channel's `ChannelAdapter` (DESIGN §10, "Web chat"). Web chat has no provider:
 /// visitors arrive over the visitor WebSocket (`/v1/visitor`, DESIGN §9) and replies go back on
-/// that socket, so the webhook and HTTP-delivery halves of the seam are deliberately empty:
-/// `receive` refuses every path (404) and `render` returns nil, which tells the outbox to hand the
-/// message to the socket layer instead of making a request.
+/// that socket, so the webhook and HTTP-delivery halves of the seam are deliberately empty: it
+/// declares no route (the server answers 404 before `receive`), and `render` answers `.socket`
+/// (`DeliveryTransport.of(.webchat)`: the message was pushed to the visitor when it was stored).
 public struct WebChatAdapter: ChannelAdapter {
     public let channelId: String
     public var kind: ChannelKind { .webchat }
+    public var routes: [ChannelRoute] { [] }
 
     public init(config: ChannelConfig) throws(ChannelConfigurationError) {
         guard config.kind == .webchat else {
@@ -21,13 +22,14 @@ public struct WebChatAdapter: ChannelAdapter {
         throw .unknownRoute("channel '\(channelId)' is web chat: visitors connect over the /v1/visitor WebSocket, it has no webhook '\(request.subpath)'")
     }
 
-    public func render(_ outbound: OutboundMessage) throws(ChannelError) -> OutboundHTTPRequest? {
-        nil
+    public func render(_ outbound: OutboundMessage, credential: String?) throws(ChannelError) -> Delivery {
+        .socket
     }
 
     /// Never reached, since `render` makes no request; a failure rather than a retry, so a
     /// wiring mistake surfaces in the dead-letter stream instead of looping.
-    public func interpretDeliveryResponse(status: Int, body: [UInt8]) -> DeliveryOutcome {
+    public func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,
+                          credential: String?) -> DeliveryOutcome {
         .failed(reason: "web chat is delivered over the visitor WebSocket, not HTTP")
     }
 }

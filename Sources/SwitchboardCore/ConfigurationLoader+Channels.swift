@@ -85,14 +85,33 @@ extension ConfigurationLoader {
         return provider
     }
 
-    /// Provider settings (`auth_token`, `public_url`, `hmac_secret`, `bot_url`, …) as resolved
-    /// strings. Each adapter reads its own; the loader only insists they are single values.
+    /// Provider settings as resolved strings, keyed by their path inside the channel: a nested
+    /// mapping's values as `imap.url`, `menu_skills.COMPLAINT`; a list's as `handoff_keywords[0]`.
+    /// Each kind's factory validates its own keys (DESIGN §10.1 "Config"), and its errors keep the
+    /// path because the key is the path.
     private static func readSettings(_ entry: ConfigMap, _ reader: ConfigReader) -> [String: String] {
         var settings: [String: String] = [:]
         for key in entry.keys where !channelFields.contains(key) {
-            if let value = reader.scalar(entry[key], at: entry.path(key)) { settings[key] = value }
+            flatten(entry[key], key: key, path: entry.path(key), into: &settings, reader)
         }
         return settings
+    }
+
+    private static func flatten(_ node: Node?, key: String, path: String, into settings: inout [String: String], _ reader: ConfigReader) {
+        guard let node, !ConfigReader.isNull(node) else { return }
+        switch node {
+        case .mapping:
+            guard let map = reader.mapping(node, at: path) else { return }
+            for child in map.keys {
+                flatten(map[child], key: key + "." + child, path: map.path(child), into: &settings, reader)
+            }
+        case .sequence(let items):
+            for (i, item) in items.enumerated() {
+                flatten(item, key: "\(key)[\(i)]", path: "\(path)[\(i)]", into: &settings, reader)
+            }
+        default:
+            if let value = reader.scalar(node, at: path) { settings[key] = value }
+        }
     }
 
     private static func readOutbound(_ map: ConfigMap?, channelToken: String?, _ reader: ConfigReader) -> OutboundSettings? {

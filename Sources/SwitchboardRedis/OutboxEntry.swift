@@ -19,9 +19,15 @@ public struct OutboxEntry: Sendable, Equatable {
     /// The message with its id, as stored: carried in the entry so the worker renders without
     /// another round trip.
     public var messageJSON: String
+    /// The delivery context the send script copied from the conversation: its kind, subject, and
+    /// the address the contact wrote to (replies leave from it). Empty when the conversation had none.
+    public var kind: String
+    public var subject: String
+    public var replyFrom: String
 
     public init(id: String, conversationId: String, messageId: String, channelId: String, to: String, attempt: Int,
-                idempotencyKey: String, enqueuedAt: Int64, messageJSON: String) {
+                idempotencyKey: String, enqueuedAt: Int64, messageJSON: String, kind: String = "", subject: String = "",
+                replyFrom: String = "") {
         self.id = id
         self.conversationId = conversationId
         self.messageId = messageId
@@ -31,6 +37,9 @@ public struct OutboxEntry: Sendable, Equatable {
         self.idempotencyKey = idempotencyKey
         self.enqueuedAt = enqueuedAt
         self.messageJSON = messageJSON
+        self.kind = kind
+        self.subject = subject
+        self.replyFrom = replyFrom
     }
 
     /// What the channel adapter renders (`ChannelAdapter.render`). Throws `.internal` when the
@@ -44,6 +53,7 @@ public struct OutboxEntry: Sendable, Equatable {
             throw StoreError.internal("outbox entry \(id): unreadable message: \(error)")
         }
         return OutboundMessage(conversationId: conversationId, messageId: messageId, to: to, parts: message.parts,
-                               idempotencyKey: idempotencyKey)
+                               idempotencyKey: idempotencyKey, attempt: attempt, subject: subject.isEmpty ? nil : subject,
+                               replyFrom: replyFrom.isEmpty ? nil : replyFrom)
     }
 }

@@ -18,6 +18,8 @@ public final class Store {
     public let runner: ScriptRunner
     /// The key prefix, `sb:` by default (DESIGN §8).
     public let prefix: String
+    /// The names of the keys this type writes directly (the scripts name theirs in `_a_base.lua`).
+    public var keys: RedisKeys { RedisKeys(prefix: prefix) }
     /// The consumer group of `sb:outbox` (DESIGN §11).
     public static let outboxGroup = "delivery"
 
@@ -52,7 +54,7 @@ public final class Store {
         let args = [request.channelId, request.channelKind.rawValue, request.skill, String(request.priority),
                     request.from.kind.rawValue, request.from.address, request.displayName ?? "",
                     request.externalId ?? "", body, String(request.dedupTTLSeconds), request.visitorNode ?? "",
-                    request.subject ?? "", request.startWithBot ? "bot" : "queued"]
+                    request.subject ?? "", request.startWithBot ? "bot" : "queued", request.replyFrom ?? ""]
         run("ingest", now: now, args: args, completion: completion) { reply in
             guard let r = StoreReply(reply, count: 7) else { return nil }
             // A duplicate whose conversation has since been removed has nothing open to re-enqueue.
@@ -63,6 +65,10 @@ public final class Store {
     }
 
     // MARK: - Outbound
+
+    /// The kinds whose replies go to a socket, for the send script's choice when the caller names
+    /// only the conversation: from `DeliveryTransport`, so the table stays in one place.
+    static let socketKinds = ChannelKind.allCases.filter { DeliveryTransport.of($0) == .socket }.map(\.rawValue).joined(separator: " ")
 
     /// Appends a reply and starts its delivery: the outbox for provider channels, the visitor's
     /// socket for web chat (Scripts/send.lua). Errors: `.notFound`, `.conflict` (not open),
@@ -80,7 +86,7 @@ public final class Store {
             return
         }
         let args = [request.conversationId, request.author.rawValue, request.authorId ?? "",
-                    request.requiredAssignee ?? "", request.clientId ?? "", body, request.mode?.rawValue ?? ""]
+                    request.requiredAssignee ?? "", request.clientId ?? "", body, request.mode?.rawValue ?? "", Self.socketKinds]
         run("send", now: now, args: args, completion: completion) { reply in
             guard let r = StoreReply(reply, count: 4) else { return nil }
             return SendOutcome(messageId: r.string(0), duplicate: r.bool(1), outboxEntryId: r.nonEmpty(2),

@@ -25,13 +25,16 @@ public struct IngestRequest: Sendable, Equatable {
     public var visitorNode: String?
     /// Email and mailbox subjects.
     public var subject: String?
+    /// The address the contact wrote to (our gateway number, a WeCom `open_kfid`): a new
+    /// conversation keeps it, and its replies leave from it.
+    public var replyFrom: String?
     /// A new conversation on a `bot_first` channel starts in `bot` instead of `queued` (DESIGN §10).
     public var startWithBot: Bool
 
     public init(channelId: String, channelKind: ChannelKind, skill: String, priority: Int = 0, from: Identity,
                 displayName: String? = nil, externalId: String? = nil, parts: [MessagePart],
                 dedupTTLSeconds: Int = 172_800, visitorNode: String? = nil, subject: String? = nil,
-                startWithBot: Bool = false) {
+                startWithBot: Bool = false, replyFrom: String? = nil) {
         self.channelId = channelId
         self.channelKind = channelKind
         self.skill = skill
@@ -44,14 +47,15 @@ public struct IngestRequest: Sendable, Equatable {
         self.visitorNode = visitorNode
         self.subject = subject
         self.startWithBot = startWithBot
+        self.replyFrom = replyFrom
     }
 
     /// The request for an adapter's normalized message on a configured channel.
-    public init(channel: ChannelConfig, message: InboundMessage, subject: String? = nil, visitorNode: String? = nil,
-                startWithBot: Bool = false) {
-        self.init(channelId: channel.id, channelKind: channel.kind, skill: channel.skill, priority: channel.priority,
+    public init(channel: ChannelConfig, message: InboundMessage, visitorNode: String? = nil, startWithBot: Bool = false) {
+        self.init(channelId: channel.id, channelKind: channel.kind, skill: message.skill ?? channel.skill, priority: channel.priority,
                   from: message.from, displayName: message.displayName, externalId: message.externalId,
-                  parts: message.parts, visitorNode: visitorNode, subject: subject, startWithBot: startWithBot)
+                  parts: message.parts, visitorNode: visitorNode, subject: message.subject, startWithBot: startWithBot,
+                  replyFrom: message.to)
     }
 }
 

@@ -55,13 +55,17 @@ extension Store {
     /// retry is dead-lettered instead.
     public func completeDelivery(entry: OutboxEntry, outcome: DeliveryOutcome, maxAttempts: Int, backoffMs: Int64,
                                  now: Int64, completion: @escaping (Result<OutboxCompletion, StoreError>) -> Void) {
-        let kind: String, providerId: String, error: String
+        var kind: String, providerId = "", error = "", hint = "", wait = backoffMs
         switch outcome {
-        case .sent(let id): (kind, providerId, error) = ("sent", id ?? "", "")
-        case .retry(let reason): (kind, providerId, error) = ("retry", "", reason)
-        case .failed(let reason): (kind, providerId, error) = ("failed", "", reason)
+        case .sent(let id), .next(_, let id): (kind, providerId) = ("sent", id ?? "")
+        case .retry(let reason, let after):
+            (kind, error) = ("retry", reason)
+            // A provider that says how long to wait is believed, within the backoff's ceiling order.
+            if let after, after > 0 { wait = max(wait, Int64(after * 1000)) }
+        case .refreshCredentials(let reason): (kind, error) = ("retry", reason)
+        case .failed(let reason, let agentHint): (kind, error, hint) = ("failed", reason, agentHint ?? "")
         }
-        let args = [entry.id, kind, providerId, error, String(maxAttempts), String(backoffMs)]
+        let args = [entry.id, kind, providerId, error, String(maxAttempts), String(wait), hint]
         run("outbox_complete", now: now, args: args, completion: completion) { reply in
             guard let r = StoreReply(reply, count: 3), let result = OutboxCompletion.Result(rawValue: r.string(0)) else {
                 return nil
@@ -136,6 +140,7 @@ extension Store {
         return OutboxEntry(id: id, conversationId: fields["conv"] ?? "", messageId: fields["msg"] ?? "",
                            channelId: fields["channel"] ?? "", to: fields["to"] ?? "",
                            attempt: Int(fields["attempt"] ?? "") ?? 1, idempotencyKey: fields["idem"] ?? "",
-                           enqueuedAt: Int64(fields["enqueuedAt"] ?? "") ?? 0, messageJSON: fields["m"] ?? "")
+                           enqueuedAt: Int64(fields["enqueuedAt"] ?? "") ?? 0, messageJSON: fields["m"] ?? "",
+                           kind: fields["kind"] ?? "", subject: fields["subject"] ?? "", replyFrom: fields["from"] ?? "")
     }
 }

@@ -1,18 +1,8 @@
 import SwitchboardCore
 
-/// How a channel's outbound messages leave the broker.
-public enum DeliveryMode: String, Sendable, Equatable {
-    /// Web chat: pushed to the visitor's socket through the node holding it; `delivered` at once.
-    case socket
-    /// Provider channels: through the `sb:outbox` consumer group with retries (DESIGN §11); `pending`
-    /// until the provider accepts it.
-    case outbox
-
-    /// Web chat is the one channel the broker delivers over its own sockets (DESIGN §10).
-    public init(kind: ChannelKind) {
-        self = kind == .webchat ? .socket : .outbox
-    }
-}
+/// How a channel's outbound messages leave the broker: `DeliveryTransport` (SwitchboardCore) is
+/// the one table of which kind delivers how.
+public typealias DeliveryMode = DeliveryTransport
 
 /// A reply into a conversation from an agent, a bot or the REST API (DESIGN §9 `message.send`,
 /// `POST /v1/conversations/{id}/messages`).
@@ -28,7 +18,7 @@ public struct SendRequest: Sendable, Equatable {
     /// For agents: the conversation must be assigned to this agent, else `.forbidden`
     /// (DESIGN §11: agents see only conversations assigned to them). Nil for API keys and bots.
     public var requiredAssignee: String?
-    /// Nil: chosen by the conversation's kind in the script (`DeliveryMode(kind:)`), so a console
+    /// Nil: chosen by the conversation's kind in the script, from `DeliveryTransport.of`, so a console
     /// that only names the conversation needs no lookup first.
     public var mode: DeliveryMode?
 

@@ -6,8 +6,12 @@ import SwitchboardCore
 import SwitchboardRedis
 import WebChatChannel
 
-/// The broker process: wires the event loop, Redis, the Store and Router, the channel adapters,
-/// the sessions and the delivery worker (DESIGN §3, §4).
+/// The broker process: wires the event loop, Redis, the Store and Router, the channel adapters and
+/// the parts with one job each (DESIGN §3, §4; `docs/architecture.md` "The server"):
+/// `RedisReadiness` (ready or not), `HTTPRouter` with `ChannelWebhookEndpoint`, `RESTEndpoint` and
+/// `OpsEndpoint`, `IngestPipeline`, `PullRunner`, `OutboxWorker` with `CredentialCache`,
+/// `WebChatService`, and the WebSocket sessions, which reach the node only through
+/// `AgentSessionHost` / `VisitorSessionHost`.
 ///
 /// Everything after `run()` starts happens on the loop thread; the only other threads are the
 /// signal source (which only sets the stop flag) and the worker pool. Not Sendable.
@@ -27,36 +31,39 @@ public final class Broker {
     let metrics: BrokerMetrics
     let adapters: [String: any ChannelAdapter]
     let visitorTokens: VisitorToken
-    let assets = StaticAssets()
+    private(set) var isShuttingDown = false
+    private(set) var readiness: RedisReadiness!
+    private var http: HTTPRouter!
+    private var webhooks: ChannelWebhookEndpoint!
+    private(set) var ingestPipeline: IngestPipeline!
+    private var replies: ReplySender!
+    private var webChat: WebChatService!
+    private var publicLimiter: RateLimiter!
     private(set) var workers: WorkerPool!
     private(set) var outbox: OutboxWorker!
-    var publicLimiter: RateLimiter
-    private(set) var isShuttingDown = false
-    /// Redis connected, scripts loaded, agents synced, this node's channel subscribed: `/readyz`
-    /// is true and webhooks are acknowledged.
-    private(set) var isReady = false
-    private var commandsReady = false
-    private var subscribed = false
-    private var hasBeenReady = false
     private var timers: [RepeatingLoopTimer] = []
-    /// Retries the preparation of a fresh Redis connection (scripts, outbox group, agents) or the
-    /// subscription when Redis answered an error, e.g. LOADING while it reads its AOF.
-    private var prepareRetry: LoopTimer!
-    private var subscribeRetry: LoopTimer!
-    private var preparationFailures = 0
     private var nodeWatcher: NodeWatcher!
     private var signalSources: [DispatchSourceSignal] = []
 
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// Redis connected, scripts loaded, agents synced, this node's channel subscribed: `/readyz`
+    /// is true and webhooks are acknowledged.
+    var isReady: Bool { readiness?.isReady ?? false }
+
+    /// `channels` builds one adapter per configured channel (the executable lists the factories
+    /// of this build); a channel it cannot build stops the start with every problem named.
+    public init(configuration: Configuration, channels: ChannelCatalog, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.nodeId = configuration.node.id
-        self.loop = EventLoopServer(listen: configuration.listen, tls: configuration.tls, bodyLimit: configuration.limits.maxBodyBytes)
+        self.loop = EventLoopServer(listen: configuration.listen, tls: configuration.tls)
         self.library = try ScriptLibrary.bundled()
         self.metrics = BrokerMetrics()
-        self.adapters = try ChannelAdapters.make(configuration.channels)
+        do {
+            self.adapters = try channels.adapters(for: configuration)
+        } catch {
+            throw ServerError.startFailed("invalid channel settings:\n\(error.description)")
+        }
         self.visitorTokens = try VisitorToken(secret: configuration.visitorTokenSecret.isEmpty ? "unused-without-webchat-channels" : configuration.visitorTokenSecret)
-        self.publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
         if configuration.redis.url == nil {
             managedRedis = ManagedRedis(dataDir: configuration.dataDir, executable: configuration.redis.redisServerPath,
                                         appendfsync: configuration.redis.appendfsync)
@@ -105,23 +112,45 @@ public final class Broker {
         redis = RedisAsyncConnection(endpoint: endpoint, name: "commands", context: context, vhost: vhost)
         pubsub = RedisAsyncConnection(endpoint: endpoint, name: "pubsub", context: context, vhost: vhost)
         runner = ScriptRunner(redis: redis, library: library)
-        prepareRetry = LoopTimer(context: context)
-        subscribeRetry = LoopTimer(context: context)
         router = Router(runner: runner, prefix: configuration.redis.prefix, settings: configuration.routing)
         store = Store(runner: runner, prefix: configuration.redis.prefix)
-        outbox = OutboxWorker(broker: self)
+        let clock: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        readiness = RedisReadiness(context: context, redis: redis, pubsub: pubsub, runner: runner, store: store, router: router,
+                                   configuration: configuration, logger: logger, clock: clock,
+                                   isShuttingDown: { [weak self] in self?.isShuttingDown ?? true })
+        readiness.onChange = { [weak self] ready, reason in self?.readinessChanged(ready, lost: reason) }
+        readiness.onPush = { [weak self] payload in self?.sessions.dispatch(payload) }
+
+        let client = OutboundHTTPClient(context: context, vhost: vhost, workers: workers, timeout: configuration.outbox.requestTimeout)
+        let retryTimer = LoopTimerPool(context: context)
+        let credentials = CredentialCache(store: store, http: client, nodeId: nodeId, schedule: retryTimer.schedule)
+        outbox = OutboxWorker(store: store, http: client, credentials: credentials, adapters: adapters, settings: configuration.outbox,
+                              nodeId: nodeId, metrics: metrics, logger: logger, readiness: readiness, clock: clock)
+        replies = ReplySender(store: store, clock: clock, kickOutbox: { [weak self] in self?.outbox.kick() })
+        ingestPipeline = IngestPipeline(store: store, router: router, metrics: metrics, clock: clock)
+        let pulls = PullRunner(store: store, http: client, credentials: credentials, ingest: ingestPipeline, adapters: adapters,
+                               nodeId: nodeId, logger: logger)
+        ingestPipeline.onPullTrigger = { channel, trigger in pulls.triggered(channel, trigger) }
+        // One per-IP budget for every public endpoint (visitor sockets, unsigned webhooks): DESIGN §11.
+        publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
+        webChat = WebChatService(configuration: configuration, tokens: visitorTokens, limiter: publicLimiter, sessions: sessions,
+                                 redis: redis, clock: clock)
+
+        let responder = HTTPResponder(metrics: metrics)
+        http = HTTPRouter(responder: responder, defaultBodyLimit: configuration.limits.maxBodyBytes,
+                          fallback: OpsEndpoint(nodeId: nodeId, readiness: readiness, redisConnected: { [weak self] in self?.redis?.isConnected ?? false },
+                                                metrics: metrics, sessions: sessions, assets: StaticAssets(), skills: configuration.skills,
+                                                router: router, clock: clock))
+        webhooks = ChannelWebhookEndpoint(channels: configuration.channels, adapters: adapters, ingest: ingestPipeline, readiness: readiness,
+                                          workers: workers, limiter: publicLimiter, logger: logger, clock: clock)
+        http.mount(ChannelWebhookEndpoint.prefix, webhooks)
+        http.mount("/v1/", RESTEndpoint(apiKeys: configuration.apiKeys, skills: configuration.skills, readiness: readiness, store: store,
+                                        router: router, replies: replies, clock: clock))
+
         nodeWatcher = NodeWatcher(redis: redis, router: router, prefix: configuration.redis.prefix, nodeId: nodeId,
                                   ttlSeconds: configuration.node.heartbeatTTL)
         nodeWatcher.onNodeLost = { [weak self] node, agents in
             self?.logger.warning("node \(node) is gone (heartbeat expired): \(agents) agent(s) put into their reconnect grace")
-        }
-
-        redis.onConnect = { [weak self] in self?.commandsConnected() }
-        redis.onDisconnect = { [weak self] reason in self?.redisLost(reason) }
-        pubsub.onConnect = { [weak self] in self?.pubsubConnected() }
-        pubsub.onDisconnect = { [weak self] reason in
-            self?.subscribed = false
-            self?.updateReadiness(lost: reason)
         }
         redis.start()
         pubsub.start()
@@ -132,6 +161,7 @@ public final class Broker {
         logger.info("switchboard listening", metadata: [
             "url": "\(scheme)://\(configuration.listen.host):\(configuration.listen.port)/", "node": "\(nodeId)",
             "redis": "\(endpoint)", "event_loop": "\(loop.usesEpoll ? "epoll (libev)" : "poll")",
+            "channels": "\(adapters.keys.sorted().joined(separator: ","))",
         ])
         if loop.pollRequested {
             logger.info("event loop: poll(2), as SWITCHBOARD_EVENT_LOOP=poll asks")
@@ -145,7 +175,10 @@ public final class Broker {
         timers = [
             RepeatingLoopTimer(context: context, interval: r.sweepInterval) { [weak self] in self?.sweep() },
             RepeatingLoopTimer(context: context, interval: configuration.node.heartbeatInterval) { [weak self] in self?.heartbeat() },
-            RepeatingLoopTimer(context: context, interval: 3) { [weak self] in self?.refreshVisitorQueues() },
+            RepeatingLoopTimer(context: context, interval: 3) { [weak self] in
+                guard let self, self.isReady else { return }
+                self.webChat.refreshQueuePositions()
+            },
             RepeatingLoopTimer(context: context, interval: 0.2) { [weak self] in self?.superviseManagedRedis() },
             RepeatingLoopTimer(context: context, interval: 60) { [weak self] in
                 guard let self else { return }
@@ -166,96 +199,14 @@ public final class Broker {
         }
     }
 
-    // MARK: Redis lifecycle
+    // MARK: readiness
 
-    private func commandsConnected() {
-        logger.info("redis connected")
-        prepareRetry.cancel()
-        preparationFailures = 0
-        prepareCommands()
-    }
-
-    /// Scripts, the shared settings, the outbox group, the agents; then ready. A Redis that was
-    /// just restarted answers LOADING until it has read its AOF, so a step that fails is retried
-    /// shortly while the connection stays up (a new connection starts over).
-    private func prepareCommands() {
-        runner.preload { [weak self] result in
-            guard let self else { return }
-            if case .failure(let e) = result {
-                self.retryPreparation("loading Lua scripts failed: \(e.message)")
-                return
-            }
-            // Settings the scripts read themselves (retention, event backlog): shared by all nodes.
-            self.redis.send(["HSET", self.configuration.redis.prefix + "{r}:config",
-                             "retention_ms", String(Int64(self.configuration.retention * 1000)),
-                             "agent_event_backlog", String(self.configuration.agentEventBacklog)])
-            self.store.ensureOutboxGroup { [weak self] group in
-                guard let self else { return }
-                if case .failure(let e) = group {
-                    self.retryPreparation("creating the outbox consumer group failed: \(e.message)")
-                    return
-                }
-                self.router.syncAgents(self.configuration.agents, now: self.now()) { [weak self] r in
-                    guard let self else { return }
-                    switch r {
-                    case .success:
-                        self.releaseAgentsOfAPreviousRun { [weak self] in
-                            self?.commandsReady = true
-                            self?.updateReadiness()
-                        }
-                    case .failure(let e):
-                        self.retryPreparation("syncing agents failed: \(e.message)")
-                    }
-                }
-            }
-        }
-    }
-
-    private func retryPreparation(_ problem: String) {
-        guard redis.isConnected, !isShuttingDown else { return }   // a reconnect starts over
-        preparationFailures += 1
-        if preparationFailures == 1 || preparationFailures % 40 == 0 {
-            logger.error("\(problem); retrying every 250 ms (attempt \(preparationFailures))")
-        }
-        prepareRetry.schedule(after: 0.25) { [weak self] in
-            guard let self, self.redis.isConnected, !self.commandsReady else { return }
-            self.prepareCommands()
-        }
-    }
-
-    /// A node restarted under the same `node.id` (crash, then a supervisor's quick restart) has a
-    /// live heartbeat again before any other node saw it expire, so nobody would ever treat the
-    /// agents bound to its previous process as gone: they would stay "connected" with their
-    /// conversations. Before first becoming ready the node holds no console (agent upgrades are
-    /// refused until then), so every agent still bound to this id is released into its grace, as
-    /// `node_lost` does for a dead node.
-    private func releaseAgentsOfAPreviousRun(then done: @escaping () -> Void) {
-        guard !hasBeenReady else { return done() }
-        router.nodeLost(node: nodeId, now: now()) { [weak self] result in
-            switch result {
-            case .success(let n) where n > 0:
-                self?.logger.warning("released \(n) agent(s) still bound to this node id from a previous run (reconnect grace started)")
-            case .success: break
-            case .failure(let e): self?.logger.error("releasing agents of a previous run failed: \(e.message)")
-            }
-            done()
-        }
-    }
-
-    private func redisLost(_ reason: String) {
-        commandsReady = false
-        updateReadiness(lost: reason)
-    }
-
-    /// Ready only with both connections up. Coming back after an outage, pushes published while the
-    /// subscription was down never reached this node's sockets, and a Redis that restarted without
-    /// its data no longer knows they are connected. Consoles are re-registered and replayed from
-    /// their event stream (`AgentSession.resync`; closed with 1012 if Redis lost the stream);
-    /// visitors, who have no stream, are closed with 1001 and get their history on hello.
-    private func updateReadiness(lost reason: String? = nil) {
-        let ready = commandsReady && subscribed
-        guard ready != isReady else { return }
-        isReady = ready
+    /// Coming back after an outage, pushes published while the subscription was down never reached
+    /// this node's sockets, and a Redis that restarted without its data no longer knows they are
+    /// connected. Consoles are re-registered and replayed from their event stream
+    /// (`AgentSession.resync`; closed with 1012 if Redis lost the stream); visitors, who have no
+    /// stream, are closed with 1001 and get their history on hello.
+    private func readinessChanged(_ ready: Bool, lost reason: String?) {
         if !ready {
             // Stopping the managed Redis on shutdown closes the connections: expected, not an error
             // an operator should be paged for.
@@ -271,42 +222,14 @@ public final class Broker {
         // then either released its agents before the consoles below re-register (and they win),
         // or finds the key back and leaves them alone (node_lost checks it atomically).
         heartbeat()
-        if hasBeenReady {
+        if readiness.hasBeenReady {
             logger.info("redis is back; resyncing this node's consoles, asking visitors to reconnect")
             for list in sessions.agents.values { list.forEach { $0.resync() } }
-            for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "redis reconnected") }
+            for s in sessions.allVisitors.values { s.close(code: .goingAway, reason: "redis reconnected") }
         } else {
             logger.info("ready")
         }
-        hasBeenReady = true
         outbox.kick()
-    }
-
-    private func closeAllSockets(agentCode: UInt32, reason: String) {
-        for list in sessions.agents.values {
-            for s in list { s.close(code: lws_close_status(rawValue: agentCode), reason: reason) }
-        }
-        for s in sessions.allVisitors.values { s.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: reason) }
-    }
-
-    private func pubsubConnected() {
-        pubsub.subscribe(configuration.redis.prefix + "node:" + nodeId, onMessage: { [weak self] _, payload in
-            self?.sessions.dispatch(payload)
-        }, completion: { [weak self] result in
-            guard let self else { return }
-            guard case .success = result else {
-                // Refused (e.g. LOADING): try again while the connection stays up.
-                guard self.pubsub.isConnected, !self.isShuttingDown else { return }
-                self.logger.error("subscribing to this node's channel failed: \(result); retrying")
-                self.subscribeRetry.schedule(after: 0.25) { [weak self] in
-                    guard let self, self.pubsub.isConnected, !self.subscribed, !self.isShuttingDown else { return }
-                    self.pubsubConnected()
-                }
-                return
-            }
-            self.subscribed = true
-            self.updateReadiness()
-        })
     }
 
     // MARK: periodic work
@@ -351,67 +274,6 @@ public final class Broker {
         })
     }
 
-    private func refreshVisitorQueues() {
-        guard isReady else { return }
-        for session in sessions.allVisitors.values where session.waitingInQueue {
-            session.refreshQueuePosition()
-        }
-    }
-
-    // MARK: shared flows
-
-    /// Stores an inbound message and, for a new conversation (or a retried duplicate whose
-    /// conversation is still waiting), enqueues it. `completion` succeeds only once Redis holds
-    /// everything: the caller may then acknowledge (DESIGN §9).
-    func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
-                completion: @escaping (Result<IngestOutcome, StoreError>) -> Void) {
-        let request = IngestRequest(channel: channel, message: message, visitorNode: visitorNode)
-        let now = self.now()
-        store.ingest(request, now: now) { [weak self] result in
-            guard let self else { return }
-            switch result {
-            case .failure(let e):
-                completion(.failure(e))
-            case .success(let outcome):
-                if !outcome.duplicate { self.metrics.inbound(channel: channel.id) }
-                // Enqueue is idempotent, so a retried webhook whose first attempt stored the message
-                // but failed before enqueueing still gets its conversation routed.
-                guard outcome.created || (outcome.duplicate && outcome.status == .queued) else {
-                    completion(.success(outcome))
-                    return
-                }
-                self.router.enqueue(conversationId: outcome.conversationId, front: false, now: now) { r in
-                    switch r {
-                    case .success: completion(.success(outcome))
-                    case .failure(let e): completion(.failure(e))
-                    }
-                }
-            }
-        }
-    }
-
-    /// Stores a reply and hands it to the outbox worker when it goes through a provider.
-    func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void) {
-        store.send(request, now: now()) { [weak self] result in
-            if case .success(let outcome) = result, outcome.outboxEntryId != nil { self?.outbox.kick() }
-            completion(result)
-        }
-    }
-
-    /// Satisfaction rating from the visitor (DESIGN §1: satisfaction ≥ 80%), kept on the
-    /// conversation hash for the statistics. The conversation id comes from the server-side
-    /// session binding, never from the visitor, so a plain HSET is safe.
-    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void) {
-        let key = configuration.redis.prefix + "conv:{" + conversationId + "}"
-        redis.send(["HSET", key, "csat", String(rating), "csatComment", comment ?? "", "csatAt", String(now())]) { result in
-            switch result {
-            case .success(.error(let m)): completion(.failure(.internal(m)))
-            case .success: completion(.success(()))
-            case .failure(let e): completion(.failure(StoreError(e)))
-            }
-        }
-    }
-
     // MARK: shutdown
 
     /// SIGTERM/SIGINT: close consoles with 1012 so they reconnect elsewhere (their agents enter the
@@ -419,7 +281,10 @@ public final class Broker {
     private func shutdown() {
         isShuttingDown = true
         logger.info("shutting down")
-        closeAllSockets(agentCode: 1012, reason: "server restarting")   // 1012: service restart (IANA WebSocket close codes)
+        for list in sessions.agents.values {
+            for s in list { s.close(code: .serviceRestart, reason: "server restarting") }
+        }
+        for s in sessions.allVisitors.values { s.close(code: .goingAway, reason: "server restarting") }
         timers.forEach { $0.stop() }
         outbox.stop()
         let deadline = Date().addingTimeInterval(5)
@@ -439,9 +304,34 @@ public final class Broker {
     }
 }
 
+extension Broker: AgentSessionHost, VisitorSessionHost {
+    var loopContext: OpaquePointer? { loop.context }
+
+    func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void) {
+        replies.send(request, completion: completion)
+    }
+
+    func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
+                completion: @escaping (Result<IngestOutcome, StoreError>) -> Void) {
+        ingestPipeline.ingest(channel: channel, message: message, visitorNode: visitorNode, completion: completion)
+    }
+
+    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void) {
+        webChat.recordCSAT(conversationId: conversationId, rating: rating, comment: comment, completion: completion)
+    }
+}
+
 extension Broker: EventLoopDelegate {
     func loopWoke() {
         workers?.drainCompleted()
+    }
+
+    func bodyLimit(method: String, path: String) -> Int {
+        http?.bodyLimit(method: method, path: path) ?? configuration.limits.maxBodyBytes
+    }
+
+    func handle(_ exchange: HTTPExchange) {
+        http.handle(exchange)
     }
 
     func refusalOfWebSocket(path: String, remoteAddress: String) -> HTTPResponse? {
@@ -454,12 +344,10 @@ extension Broker: EventLoopDelegate {
         switch path {
         case "/v1/agent":
             // Until first ready, agents bound to this node id by a previous run are being released.
-            return hasBeenReady ? nil : refuse(503, "unavailable", "starting", retryAfter: 1)
+            return readiness.hasBeenReady ? nil : refuse(503, "unavailable", "starting", retryAfter: 1)
         case "/v1/visitor":
             // Public endpoint: per-IP connection rate (DESIGN §11).
-            if publicLimiter.allow(remoteAddress, now: Date().timeIntervalSince1970) { return nil }
-            return refuse(429, "rate_limited", "too many connections from \(remoteAddress)",
-                          retryAfter: publicLimiter.retryAfter(remoteAddress))
+            return webChat.refusal(remoteAddress: remoteAddress)
         default: return refuse(404, "not_found", "no WebSocket endpoint \(path)")
         }
     }

@@ -7,6 +7,9 @@ protocol EventLoopDelegate: AnyObject {
     /// A complete request: for GET at once, for bodies after `HTTP_BODY_COMPLETION`. The delegate
     /// answers through `exchange.respond`, now or after an asynchronous Redis reply.
     func handle(_ exchange: HTTPExchange)
+    /// The largest body accepted for `method path`, asked once the headers are in (the route's
+    /// own limit, else `limits.max_body_bytes`).
+    func bodyLimit(method: String, path: String) -> Int
     /// Whether to accept a WebSocket upgrade for `path` from `remoteAddress` (rate limits, routes):
     /// nil accepts; otherwise the HTTP answer to refuse with (404 unknown path, 429 rate limited
     /// with Retry-After, 503 shutting down).
@@ -28,7 +31,6 @@ final class EventLoopServer {
     private(set) var context: OpaquePointer?
     private(set) var vhost: OpaquePointer?
     weak var delegate: EventLoopDelegate?
-    let bodyLimit: Int
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var protocolNames: [UnsafeMutablePointer<CChar>] = []
     private let stopFlag = StopFlag()
@@ -37,10 +39,9 @@ final class EventLoopServer {
     static let agentProtocol = "switchboard.agent.v1"
     static let visitorProtocol = "switchboard.visitor.v1"
 
-    init(listen: ListenAddress, tls: TLSSettings?, bodyLimit: Int) {
+    init(listen: ListenAddress, tls: TLSSettings?) {
         self.listen = listen
         self.tls = tls
-        self.bodyLimit = bodyLimit
     }
 
     deinit {
@@ -177,6 +178,7 @@ final class EventLoopServer {
         case LWS_CALLBACK_HTTP:
             guard let (method, path) = HTTPExchange.methodAndPath(wsi) else { return -1 }
             LoopConnection.detach(from: wsi)   // a previous keep-alive transaction's exchange
+            let bodyLimit = delegate?.bodyLimit(method: method, path: path) ?? 0
             let exchange = HTTPExchange(wsi: wsi, method: method, path: path, bodyLimit: bodyLimit)
             exchange.attach(to: wsi)
             if method == "POST" || method == "PUT" || method == "PATCH" {
@@ -192,7 +194,7 @@ final class EventLoopServer {
             guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded else { return 0 }
             let chunk = UnsafeRawBufferPointer(start: input, count: len)
             if !exchange.appendBody(chunk) {
-                exchange.respondError(status: 413, code: "too_large", message: "request body exceeds the limit of \(bodyLimit) bytes", close: true)
+                exchange.respondError(status: 413, code: "too_large", message: "request body exceeds the limit of \(exchange.bodyLimit) bytes", close: true)
             }
             return 0
 

@@ -37,15 +37,3 @@ struct RESTMessageBody {
         return RESTMessageBody(parts: parts, clientId: clientId, authorName: object["authorName"] as? String)
     }
 }
-
-/// `a=1&b=2` → `["a": "1", "b": "2"]`. lws has already percent-decoded the arguments.
-enum QueryString {
-    static func parse(_ query: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in query.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            out[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
-        }
-        return out
-    }
-}

@@ -3,7 +3,16 @@ import Foundation
 import Logging
 import SwitchboardCore
 import SwitchboardCrypto
+import SMSChannel
 import SwitchboardServer
+import WebChatChannel
+
+/// The channel kinds this build serves: one factory per channel target under `Channels/`. Adding a
+/// channel means its folder, its target in Package.swift, and one line here.
+let channelCatalog = ChannelCatalog([
+    SMSChannelFactory(),
+    WebChatChannelFactory(),
+])
 
 /// The executable: CLI, config loading, wiring. Thin on purpose (DESIGN §3); the broker lives in
 /// SwitchboardServer.
@@ -37,7 +46,7 @@ struct Serve: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let broker = try Broker(configuration: configuration, logger: Logger(label: "switchboard"))
+        let broker = try Broker(configuration: configuration, channels: channelCatalog, logger: Logger(label: "switchboard"))
         let status = broker.run()
         if status != 0 { throw ExitCode(status) }
     }
@@ -52,6 +61,12 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let configuration = try ConfigFile.load(file)
+        // Each channel kind validates its own settings (DESIGN §10.1): the same factories `serve` uses.
+        do {
+            _ = try channelCatalog.adapters(for: configuration)
+        } catch {
+            ConfigFile.fail("\(file): invalid configuration\n\(error.description)")
+        }
         print("\(file): OK — \(configuration.agents.count) agents, \(configuration.skills.count) skills, \(configuration.channels.count) channels")
     }
 }

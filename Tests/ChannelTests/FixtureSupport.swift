@@ -128,3 +128,25 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+// MARK: the seam v2, as the tests of the v1-era adapters read it
+
+extension InboundBatch {
+    /// The answer of a batch whose answer does not depend on what storing did.
+    var response: HTTPResponse {
+        answer.response([], AnswerContext(nowSeconds: 0, randomBytes: []))
+    }
+}
+
+extension ChannelAdapter {
+    /// The provider request of a rendered message, nil for a socket delivery.
+    func render(_ outbound: OutboundMessage) throws(ChannelError) -> OutboundHTTPRequest? {
+        try render(outbound, credential: nil).request
+    }
+
+    func interpretDeliveryResponse(status: Int, body: [UInt8]) -> DeliveryOutcome {
+        let request = OutboundHTTPRequest(url: "http://127.0.0.1/", headers: [:], body: [])
+        let outbound = OutboundMessage(conversationId: "c", messageId: "m", to: "x", parts: [], idempotencyKey: "c:m")
+        return interpret(TransportResponse(status: status, body: body), to: request, for: outbound, credential: nil)
+    }
+}

@@ -110,7 +110,7 @@ final class SMSRenderTests: XCTestCase {
         XCTAssertEqual(outcome(401, #"{"code":"20003","message":"Authenticate"}"#), .failed(reason: "HTTP 401: Twilio error 20003: Authenticate"))
         XCTAssertEqual(outcome(404, #"{"message":"Not found"}"#), .failed(reason: "HTTP 404: Not found"))
         XCTAssertEqual(outcome(302, ""), .failed(reason: "HTTP 302: empty response body"))
-        guard case .failed(let reason) = outcome(403, String(repeating: "x", count: 5000)) else { return XCTFail("expected failed") }
+        guard case .failed(let reason, _) = outcome(403, String(repeating: "x", count: 5000)) else { return XCTFail("expected failed") }
         XCTAssertEqual(reason.count, "HTTP 403: ".count + 201, "long bodies are clipped to 200 characters and an ellipsis")
     }
 

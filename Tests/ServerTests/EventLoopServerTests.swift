@@ -15,7 +15,7 @@ final class EventLoopServerTests: XCTestCase {
 
     override func setUpWithError() throws {
         port = try TestSockets.freePort()
-        server = EventLoopServer(listen: ListenAddress(host: "127.0.0.1", port: port), tls: nil, bodyLimit: 1024)
+        server = EventLoopServer(listen: ListenAddress(host: "127.0.0.1", port: port), tls: nil)
         delegate = TestDelegate()
         server.delegate = delegate
         try server.start()
@@ -44,6 +44,26 @@ final class EventLoopServerTests: XCTestCase {
         XCTAssertEqual(r.status, 413)
         XCTAssertTrue(r.body.contains("\"code\":\"too_large\""), r.body)
         XCTAssertEqual(delegate.handled.withLock { $0 }, 0, "the handler never sees an oversize request")
+    }
+
+    func testThePathsOwnLimitApplies() throws {
+        let body = String(repeating: "z", count: 100)   // under the default 1 KiB, over /small's 64 bytes
+        let r = try TestSockets.request(port: port, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n\(body)")
+        XCTAssertEqual(r.status, 413)
+        XCTAssertTrue(r.body.contains("64 bytes"), r.body)
+        let ok = try TestSockets.request(port: port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n\(body)")
+        XCTAssertEqual(ok.status, 200)
+    }
+
+    func testTheQueryIsKeptAsItCameOnTheWire() throws {
+        let raw = "a=%26b%3Dc&sig=x%2By+z&n=%E4%BD%A0&empty=&flag"
+        let r = try TestSockets.request(port: port, "GET /query?\(raw) HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(r.status, 200)
+        // Each argument decoded exactly once: an encoded & and = stay inside their value.
+        let request = HTTPRequest(method: "GET", subpath: "", query: r.body)
+        let items = try request.queryItems()
+        XCTAssertEqual(items.map(\.0), ["a", "sig", "n", "empty", "flag"])
+        XCTAssertEqual(items.map(\.1), ["&b=c", "x+y z", "你", "", ""])
     }
 
     func testChunkedOversizeBodyIs413() throws {
@@ -78,11 +98,16 @@ private final class TestDelegate: EventLoopDelegate {
     let handled = MutexBox(0)
     private var timers: [LoopTimer] = []
 
+    /// 1 KiB everywhere but `/small` (64 bytes): the per-route limit the channel routes use.
+    func bodyLimit(method: String, path: String) -> Int { path == "/small" ? 64 : 1024 }
+
     func handle(_ exchange: HTTPExchange) {
         handled.withLock { $0 += 1 }
         switch exchange.path {
         case "/echo":
             exchange.respond(HTTPResponse(status: 200, contentType: "text/plain", body: exchange.body))
+        case "/query":
+            exchange.respond(HTTPResponse(status: 200, contentType: "text/plain", body: Array(exchange.query.utf8)))
         case "/later":
             let timer = LoopTimer(context: server!.context!)
             timers.append(timer)

@@ -1,4 +1,5 @@
 import XCTest
+import SwitchboardCore
 @testable import SwitchboardServer
 
 final class ServerUnitTests: XCTestCase {
@@ -29,7 +30,7 @@ final class ServerUnitTests: XCTestCase {
     }
 
     func testRateLimiterRefillsAndPrunes() {
-        var limiter = RateLimiter(rate: 2, burst: 3)
+        let limiter = RateLimiter(rate: 2, burst: 3)
         XCTAssertTrue(limiter.allow("1.2.3.4", now: 100))
         XCTAssertTrue(limiter.allow("1.2.3.4", now: 100))
         XCTAssertTrue(limiter.allow("1.2.3.4", now: 100))
@@ -49,8 +50,13 @@ final class ServerUnitTests: XCTestCase {
         XCTAssertNil(AgentEventFraming.seq(of: Array(#"{"seq":"x"}"#.utf8)))
     }
 
-    func testQueryStringAndRESTBody() throws {
-        XCTAssertEqual(QueryString.parse("before=1-0&limit=20&flag"), ["before": "1-0", "limit": "20", "flag": ""])
+    func testQueryArgumentsAndRESTBody() throws {
+        let request = HTTPRequest(method: "GET", subpath: "", query: "before=1-0&limit=20&flag&limit2=%26")
+        XCTAssertEqual(try request.queryValue("before"), "1-0")
+        XCTAssertEqual(try request.queryValue("flag"), "")
+        XCTAssertEqual(try request.queryValue("limit2"), "&")
+        XCTAssertNil(try request.queryValue("absent"))
+        XCTAssertThrowsError(try HTTPRequest(method: "GET", subpath: "", query: "limit=1&limit=2").queryValue("limit"), "a repeated argument")
         let body = try RESTMessageBody.parse(Array(#"{"text":"您好","clientId":"b1"}"#.utf8))
         XCTAssertEqual(body.parts, [.text("您好")])
         XCTAssertEqual(body.clientId, "b1")

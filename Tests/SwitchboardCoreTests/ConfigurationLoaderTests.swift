@@ -230,18 +230,40 @@ final class ConfigurationLoaderTests: XCTestCase {
         ])
     }
 
-    func testPriorityRangeAndChannelSettingsMustBeSingleValues() {
+    func testPriorityRange() {
         let yaml = """
         skills: [general]
         channels:
           - { id: c0, kind: email, skill: general, priority: 10 }
-          - { id: c1, kind: email, skill: general, priority: -1, smtp: { host: x } }
+          - { id: c1, kind: email, skill: general, priority: -1 }
         """
         XCTAssertEqual(loadError(yaml).issues, [
             .init(path: "channels[0].priority", reason: "must be between 0 and 9, found 10"),
             .init(path: "channels[1].priority", reason: "must be between 0 and 9, found -1"),
-            .init(path: "channels[1].smtp", reason: "expected a single value, found a mapping"),
         ])
+    }
+
+    /// Nested settings are each kind's own (DESIGN §10.1 "Config"): the loader keeps them under
+    /// their path, so the kind's factory can name `menu_skills.COMPLAINT` in its errors.
+    func testNestedChannelSettingsAreKeptUnderTheirPath() throws {
+        let yaml = """
+        skills: [general, complaints]
+        channels:
+          - id: wx
+            kind: wechat
+            skill: general
+            menu_skills: { COMPLAINT: complaints, "V1001": general }
+            keywords: [转人工, 人工]
+            imap: { url: "imaps://h/INBOX", tls: { verify: true } }
+        """
+        let c = try XCTUnwrap(try ConfigurationLoader.load(yaml: yaml, environment: [:]).channel(id: "wx"))
+        XCTAssertEqual(c.settings["menu_skills.COMPLAINT"], "complaints")
+        XCTAssertEqual(c.mapping("menu_skills").map { "\($0.key)=\($0.value)" }, ["COMPLAINT=complaints", "V1001=general"])
+        XCTAssertEqual(c.list("keywords"), ["转人工", "人工"])
+        XCTAssertEqual(c.value("imap.url"), "imaps://h/INBOX")
+        XCTAssertEqual(c.settings["imap.tls.verify"], "true")
+        XCTAssertEqual(c.mapping("imap").map(\.key), ["url"], "a mapping's direct entries only")
+        XCTAssertEqual(c.unknownSettings(allowed: ["menu_skills", "keywords"]), ["imap.tls.verify", "imap.url"])
     }
 
     func testOutboundNeedsAnHTTPURLAndKnownKeys() {

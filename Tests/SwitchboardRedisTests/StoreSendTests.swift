@@ -37,7 +37,8 @@ final class StoreSendTests: XCTestCase {
         let entry = try XCTUnwrap(Store.outboxEntry(raw))
         XCTAssertEqual(entry, OutboxEntry(id: entryId, conversationId: conv, messageId: out.messageId, channelId: "sms-main",
                                           to: "+8613812345678", attempt: 1, idempotencyKey: "\(conv):\(out.messageId)",
-                                          enqueuedAt: fx.now, messageJSON: out.messageJSON))
+                                          enqueuedAt: fx.now, messageJSON: out.messageJSON, kind: "sms"),
+                       "the entry carries its delivery context: the conversation's kind")
 
         // The assignee's consoles see the reply too.
         let events = try fx.events("a1")
@@ -115,13 +116,13 @@ final class StoreSendTests: XCTestCase {
         let conv = try fx.ingest(IngestRequest(channelId: "web", channelKind: .webchat, skill: "general", from: visitor,
                                                parts: [.text("hi")], visitorNode: "node-1")).conversationId
         fx.assign(conv, to: "a1")
-        let out = try fx.call { fx.store.send(reply(conv, mode: DeliveryMode(kind: .webchat)), now: fx.now, completion: $0) }
+        let out = try fx.call { fx.store.send(reply(conv, mode: DeliveryTransport.of(.webchat)), now: fx.now, completion: $0) }
         XCTAssertNil(out.outboxEntryId)
         XCTAssertEqual(fx.redis.run("EXISTS", "sb:outbox"), .integer(0))
         XCTAssertEqual(try fx.decodeMessage(out.messageJSON).status, .delivered)
         XCTAssertEqual(fx.hget("conv:{\(conv)}:status", out.messageId), "delivered")
         XCTAssertEqual(try fx.events("a1").count, 1)
-        XCTAssertEqual(DeliveryMode(kind: .sms), .outbox)
+        XCTAssertEqual(DeliveryTransport.of(.sms), .outbox)
     }
 
     func testWithoutAModeTheConversationsKindDecides() throws {

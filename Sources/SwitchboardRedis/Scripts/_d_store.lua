@@ -99,11 +99,12 @@ function Store.advance(conv, msg, status, err)
 end
 
 -- Tells the conversation's assignee (all its consoles) about a delivery change (DESIGN §9).
-function Store.emit_delivery(conv, msg, status, err)
+function Store.emit_delivery(conv, msg, status, err, hint)
   local assignee = redis.call('HGET', K.conv(conv), 'assignee')
   if not assignee or assignee == '' then return nil end
   local t = { type = 'delivery', conversationId = conv, messageId = msg, status = status }
   if err and err ~= '' then t.error = err end
+  if hint and hint ~= '' then t.hint = hint end
   return emit_agent_table(assignee, t)
 end
 

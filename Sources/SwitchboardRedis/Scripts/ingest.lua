@@ -4,7 +4,8 @@
 -- ARGV: now, channelId, conversation kind, skill, priority, identity kind, identity address,
 --       display name ('' = keep), externalId ('' = no dedup), message body JSON, dedup TTL seconds,
 --       visitor node ('' = none), subject ('' = none), initial status for a new conversation
---       ('queued' or 'bot', '' = queued)
+--       ('queued' or 'bot', '' = queued), the address the contact wrote to ('' = none; kept on a
+--       new conversation as `replyFrom`, so replies leave from it: a WeCom open_kfid)
 -- The body is the Message JSON object without id, conversationId and status (see _d_store.lua):
 -- the conversation id of a new conversation is only known here.
 -- Returns (RESP array, no JSON on the hot path):
@@ -15,7 +16,7 @@
 local channel, ckind, skill, priority = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ikind, addr, name, ext = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local body, ttl, vnode, subject = ARGV[10], tonumber(ARGV[11]), ARGV[12], ARGV[13]
-local initial = ARGV[14]
+local initial, reply_from = ARGV[14], ARGV[15] or ''
 if initial == nil or initial == '' then initial = 'queued' end
 
 if channel == '' or ckind == '' or ikind == '' or addr == '' then
@@ -83,6 +84,7 @@ else
   if status == 'queued' then fields[#fields + 1] = 'queuedAt'; fields[#fields + 1] = now_s() end
   if vnode ~= '' then fields[#fields + 1] = 'vnode'; fields[#fields + 1] = vnode end
   if subject ~= '' then fields[#fields + 1] = 'subject'; fields[#fields + 1] = subject end
+  if reply_from ~= '' then fields[#fields + 1] = 'replyFrom'; fields[#fields + 1] = reply_from end
   redis.call('HSET', K.conv(conv), unpack(fields))
   redis.call('SET', okey, conv)
 end

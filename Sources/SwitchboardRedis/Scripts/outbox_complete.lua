@@ -2,7 +2,8 @@
 -- "delivery" on K.outbox(), exponential backoff, dead-letter stream).
 --
 -- ARGV: now, entry id, outcome (sent|retry|failed), provider message id ('' if none),
---       error text ('' if none), max attempts, backoff ms (for a retry; computed by the caller)
+--       error text ('' if none), max attempts, backoff ms (for a retry; computed by the caller),
+--       agent hint ('' if none: what the agent should do instead, in Chinese, for a failure)
 -- Outcomes:
 --   sent   -> XACK + XDEL; status `sent` (forward only); provider id -> "<conv> <msg>" for status
 --             callbacks, kept 7 days; delivery event to the assignee.
@@ -15,7 +16,7 @@
 -- so nothing changed: completing twice is harmless.
 
 local id, outcome, provider_id, err = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local max_attempts, backoff = tonumber(ARGV[6]), tonumber(ARGV[7])
+local max_attempts, backoff, hint = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] or ''
 if outcome ~= 'sent' and outcome ~= 'retry' and outcome ~= 'failed' then
   fail('bad_request', 'outcome must be sent, retry or failed')
 end
@@ -64,8 +65,12 @@ end
 if err == '' then err = 'delivery failed' end
 f.error = err
 f.failedAt = tostring(NOW)
+if hint ~= '' then f.hint = hint end
 redis.call('XADD', K.deadletter(), '*', unpack(Store.fields_flat(f)))
 finish()
-if Store.advance(conv, msg, 'failed', err) then Store.emit_delivery(conv, msg, 'failed', err) end
+if Store.advance(conv, msg, 'failed', err) then
+  if hint ~= '' then redis.call('HSET', K.msgstatus(conv), msg .. ':hint', hint) end
+  Store.emit_delivery(conv, msg, 'failed', err, hint)
+end
 stat('deliveries:failed')
 return { 'failed', current(), 0 }

@@ -6,13 +6,15 @@
 --       agent), clientId ('' = none), message body JSON (without id, conversationId, status),
 --       delivery mode ('socket': web chat, pushed to the visitor's node; 'outbox': provider
 --       channels, delivered by the outbox consumer group, DESIGN §11; '' = by the conversation's
---       kind: an agent's console names only the conversation)
+--       kind: an agent's console names only the conversation), the kinds delivered over a socket
+--       (space-separated, from DeliveryTransport in SwitchboardCore: the one table of which kind
+--       delivers how)
 -- Returns (RESP array): { messageId, duplicate 0|1, outbox entry id ('' for socket or duplicate),
 --                         message JSON with id (a duplicate's: the first message, '' if trimmed) }
 -- Errors: not_found (no such conversation), conflict (not open), forbidden (not the assignee).
 
 local conv, author, author_id, required = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local client_id, body, mode = ARGV[6], ARGV[7], ARGV[8]
+local client_id, body, mode, socket_kinds = ARGV[6], ARGV[7], ARGV[8], ' ' .. (ARGV[9] or '') .. ' ' 
 
 if author ~= 'agent' and author ~= 'bot' and author ~= 'system' then
   fail('bad_request', 'author must be agent, bot or system')
@@ -20,10 +22,11 @@ end
 if mode ~= 'socket' and mode ~= 'outbox' and mode ~= '' then fail('bad_request', 'mode must be socket or outbox') end
 Store.check_body(body)
 
-local c = redis.call('HMGET', K.conv(conv), 'id', 'status', 'assignee', 'channel', 'address', 'firstResponseAt', 'kind')
+local c = redis.call('HMGET', K.conv(conv), 'id', 'status', 'assignee', 'channel', 'address', 'firstResponseAt', 'kind',
+  'subject', 'replyFrom')
 if not c[1] then fail('not_found', 'no conversation ' .. conv) end
 if mode == '' then
-  if c[7] == 'webchat' then mode = 'socket' else mode = 'outbox' end
+  if string.find(socket_kinds, ' ' .. tostring(c[7]) .. ' ', 1, true) then mode = 'socket' else mode = 'outbox' end
 end
 local status, assignee, channel, address = c[2], c[3] or '', c[4], c[5] or ''
 if not Store.OPEN[status] then fail('conflict', 'conversation ' .. conv .. ' is ' .. tostring(status)) end
@@ -52,9 +55,11 @@ end
 
 local outbox_id = ''
 if mode == 'outbox' then
-  -- The entry carries the message JSON so the delivery worker renders without another round trip.
+  -- The entry carries the message JSON and its delivery context (kind, subject, the address the
+  -- contact wrote to) so the delivery worker renders without another round trip.
   outbox_id = redis.call('XADD', K.outbox(), '*', 'conv', conv, 'msg', msg, 'channel', channel, 'to', address,
-    'attempt', '1', 'idem', conv .. ':' .. msg, 'enqueuedAt', NOW, 'm', wire)
+    'attempt', '1', 'idem', conv .. ':' .. msg, 'enqueuedAt', NOW, 'm', wire, 'kind', c[7] or '',
+    'subject', c[8] or '', 'from', c[9] or '')
 else
   emit_visitor(conv, '{"type":"message","message":' .. wire .. '}')
 end

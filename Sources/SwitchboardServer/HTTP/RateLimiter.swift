@@ -3,7 +3,7 @@
 /// `allow` refills a bucket by elapsed time × rate up to `burst` and takes one token. Buckets idle
 /// long enough to be full again are dropped by `prune`, so memory stays bounded by the number of
 /// recently active addresses. Loop thread only; the clock is passed in.
-struct RateLimiter {
+final class RateLimiter {
     let rate: Double
     let burst: Double
     private var buckets: [String: (tokens: Double, at: Double)] = [:]
@@ -13,7 +13,7 @@ struct RateLimiter {
         self.burst = max(1, burst)
     }
 
-    mutating func allow(_ key: String, now: Double) -> Bool {
+    func allow(_ key: String, now: Double) -> Bool {
         var bucket = buckets[key] ?? (burst, now)
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * rate)
         bucket.at = now
@@ -32,7 +32,7 @@ struct RateLimiter {
         return max(1, Int(((1 - b.tokens) / rate).rounded(.up)))
     }
 
-    mutating func prune(now: Double) {
+    func prune(now: Double) {
         let full = burst / max(rate, 0.001)
         buckets = buckets.filter { now - $0.value.at < full }
     }

@@ -23,7 +23,7 @@ class WebSocketSession: LoopConnection {
     private var queuedBytes = 0
     private var rx: [UInt8] = []
     private var rxOverflow = false
-    private var pendingClose: (code: lws_close_status, reason: String)?
+    private var pendingClose: (code: CloseCode, reason: String)?
     private(set) var isClosing = false
     /// Called once when the send queue overflowed, just before the 1008 close (for the log).
     var onOverflow: ((WebSocketSession) -> Void)?
@@ -64,7 +64,7 @@ class WebSocketSession: LoopConnection {
         guard let wsi, !isClosing else { return false }
         if queuedBytes + event.count > maxQueueBytes {
             onOverflow?(self)
-            close(code: LWS_CLOSE_STATUS_POLICY_VIOLATION, reason: "send queue full")
+            close(code: .policyViolation, reason: "send queue full")
             return false
         }
         queue.append(event)
@@ -79,7 +79,7 @@ class WebSocketSession: LoopConnection {
 
     /// Closes with `code` from the next writable callback (lws only closes from inside a callback
     /// for this connection, by returning -1 there).
-    func close(code: lws_close_status, reason: String) {
+    func close(code: CloseCode, reason: String) {
         guard let wsi, !isClosing else { return }
         isClosing = true
         pendingClose = (code, reason)
@@ -94,7 +94,7 @@ class WebSocketSession: LoopConnection {
         guard let wsi else { return -1 }
         if let close = pendingClose {
             var reason = Array(close.reason.utf8.prefix(120))
-            lws_close_reason(wsi, close.code, &reason, reason.count)
+            lws_close_reason(wsi, close.code.lws, &reason, reason.count)
             return -1
         }
         guard !queue.isEmpty else { return 0 }
@@ -144,11 +144,11 @@ class WebSocketSession: LoopConnection {
         }
         guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
         if rxOverflow {
-            close(code: LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, reason: "message larger than \(maxMessageBytes) bytes")
+            close(code: .messageTooLarge, reason: "message larger than \(maxMessageBytes) bytes")
             return 0
         }
         if lws_frame_is_binary(wsi) != 0 {
-            close(code: LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, reason: "binary frames are not part of the protocol")
+            close(code: .unacceptableData, reason: "binary frames are not part of the protocol")
             return 0
         }
         let message = rx

@@ -15,7 +15,7 @@ import SwitchboardRedis
 /// Every command is checked for ownership by the scripts (an agent acts only on conversations
 /// offered or assigned to it: `forbidden`). Loop thread only.
 final class AgentSession: WebSocketSession {
-    private unowned let broker: Broker
+    private unowned let broker: AgentSessionHost
     private(set) var agent: AgentConfig?
     private var state = State.awaitingAuth
     private var held: [(bytes: [UInt8], seq: Int64?)] = []
@@ -35,14 +35,14 @@ final class AgentSession: WebSocketSession {
 
     enum State { case awaitingAuth, authenticating, live }
 
-    init(wsi: OpaquePointer, broker: Broker) {
+    init(wsi: OpaquePointer, broker: AgentSessionHost) {
         self.broker = broker
-        authTimer = LoopTimer(context: broker.loop.context!)
+        authTimer = LoopTimer(context: broker.loopContext!)
         super.init(wsi: wsi, maxQueueBytes: broker.configuration.limits.maxSendQueueBytes,
                    maxMessageBytes: broker.configuration.limits.maxWSMessageBytes)
         authTimer.schedule(after: broker.configuration.limits.authTimeout) { [weak self] in
             guard let self, self.state == .awaitingAuth else { return }
-            self.close(code: lws_close_status(rawValue: 4401), reason: "authenticate within \(Int(broker.configuration.limits.authTimeout)) s")
+            self.close(code: .unauthenticated, reason: "authenticate within \(Int(broker.configuration.limits.authTimeout)) s")
         }
     }
 
@@ -80,7 +80,7 @@ final class AgentSession: WebSocketSession {
     override func received(_ message: [UInt8]) {
         if state == .authenticating {
             guard pendingCommands.count < 64 else {
-                close(code: LWS_CLOSE_STATUS_POLICY_VIOLATION, reason: "too many commands before welcome")
+                close(code: .policyViolation, reason: "too many commands before welcome")
                 return
             }
             pendingCommands.append(message)
@@ -189,7 +189,7 @@ final class AgentSession: WebSocketSession {
         }
         let hash = Digest.sha256Hex(Array(token.utf8))
         guard let agent = broker.configuration.agents.first(where: { ConstantTime.equals($0.tokenSHA256, hash) }) else {
-            close(code: lws_close_status(rawValue: 4401), reason: "invalid token")
+            close(code: .unauthenticated, reason: "invalid token")
             return
         }
         self.agent = agent
@@ -201,7 +201,7 @@ final class AgentSession: WebSocketSession {
             switch result {
             case .failure(let e):
                 self.enqueue(WireEvent.error(ref: ref, code: e.code, message: "cannot sign in: \(e.message)"))
-                self.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "try again")
+                self.close(code: .goingAway, reason: "try again")
             case .success(let snapshot):
                 for offer in snapshot.offersJSON { self.noteOffer(Array(("{\"type\":\"offer\"," + offer.dropFirst()).utf8)) }
                 let welcome = WireEvent.welcome(agent: agent, presence: snapshot.presence, presenceReason: snapshot.reason,
@@ -228,7 +228,7 @@ final class AgentSession: WebSocketSession {
             switch result {
             case .failure(let e):
                 self.enqueue(WireEvent.error(ref: nil, code: e.code, message: "resume failed: \(e.message)"))
-                self.close(code: LWS_CLOSE_STATUS_GOINGAWAY, reason: "resume failed")
+                self.close(code: .goingAway, reason: "resume failed")
             case .success(let events):
                 var last = after
                 var page: [[UInt8]] = []
@@ -282,9 +282,9 @@ final class AgentSession: WebSocketSession {
             guard let self, self.wsi != nil else { return }
             switch result {
             case .failure:
-                self.close(code: lws_close_status(rawValue: 1012), reason: "redis unavailable, please resume")
+                self.close(code: .serviceRestart, reason: "redis unavailable, please resume")
             case .success(let snapshot) where snapshot.lastSeq < delivered:
-                self.close(code: lws_close_status(rawValue: 1012), reason: "state was reset, please sign in again")
+                self.close(code: .serviceRestart, reason: "state was reset, please sign in again")
             case .success(let snapshot):
                 if delivered < snapshot.lastSeq {
                     self.replay(after: delivered, upTo: snapshot.lastSeq)

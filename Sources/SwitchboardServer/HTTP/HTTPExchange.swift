@@ -150,19 +150,27 @@ final class HTTPExchange: LoopConnection {
         }
     }
 
-    /// The query string as `a=1&b=2`. lws stores each argument as a fragment, already
-    /// percent-decoded; they are re-joined in order.
+    /// The query string, form-encoded again (`HTTPRequest.query`). lws stores each argument as a
+    /// fragment, split on the `&` that were literal on the wire and already percent-decoded (a
+    /// literal `+` becomes a space); each fragment is split at its first `=` and both halves are
+    /// encoded, so an encoded `&` or `=` inside a value survives. Joining the decoded fragments as
+    /// they were, and decoding that again, turned `a=%26b%3Dc` into two arguments.
     static func queryString(_ wsi: OpaquePointer) -> String {
         guard lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 else { return "" }
-        var parts: [String] = []
+        var pairs: [(String, String)] = []
         var index: Int32 = 0
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { buf in
             while lws_hdr_copy_fragment(wsi, buf.baseAddress, Int32(buf.count), WSI_TOKEN_HTTP_URI_ARGS, index) >= 0 {
-                parts.append(String(cString: buf.baseAddress!))
+                let fragment = String(cString: buf.baseAddress!)
+                if let eq = fragment.firstIndex(of: "=") {
+                    pairs.append((String(fragment[..<eq]), String(fragment[fragment.index(after: eq)...])))
+                } else {
+                    pairs.append((fragment, ""))
+                }
                 index += 1
             }
         }
-        return parts.joined(separator: "&")
+        return FormURLEncoding.encode(pairs)
     }
 
     /// The HTTP method and path of the request being parsed, from the lws URI tokens.

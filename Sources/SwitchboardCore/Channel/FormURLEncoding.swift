@@ -1,5 +1,3 @@
-import SwitchboardCore
-
 /// `application/x-www-form-urlencoded` as Twilio sends it and as its Messages API takes it
 /// (WHATWG URL Standard §5, "application/x-www-form-urlencoded").
 ///

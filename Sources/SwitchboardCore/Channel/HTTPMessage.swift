@@ -5,7 +5,11 @@ public struct HTTPRequest: Sendable {
     /// The path below the channel's mount point, without a leading slash:
     /// for `POST /v1/channels/sms-main/twilio/status?x=1` it is `twilio/status`.
     public var subpath: String
-    /// The raw query string without `?`, or empty.
+    /// The query string without `?`, or empty, form-encoded (`FormURLEncoding`): each argument as
+    /// the server received it, decoded once by lws (which splits on the `&` and the first `=` that
+    /// were literal on the wire) and encoded again, so decoding it gives exactly the values sent,
+    /// `%26` and `%3D` inside a value included. lws 4.1 keeps no copy of the undecoded bytes
+    /// (docs/architecture.md "HTTP").
     public var query: String
     /// Header names are lower-cased.
     public var headers: [String: String]
@@ -20,6 +24,19 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress
+    }
+
+    /// The query's arguments in order, repeated names kept.
+    public func queryItems() throws(ChannelError) -> [(String, String)] {
+        try FormURLEncoding.decode(Array(query.utf8), what: "query string")
+    }
+
+    /// The value of the query argument `name` when it appears exactly once; nil when absent.
+    /// Throws when it is repeated (a forged duplicate must not pick which copy is checked).
+    public func queryValue(_ name: String) throws(ChannelError) -> String? {
+        let values = try queryItems().filter { $0.0 == name }.map(\.1)
+        guard values.count <= 1 else { throw .malformed("the query argument '\(name)' is repeated") }
+        return values.first
     }
 
     /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).

@@ -14,7 +14,7 @@ import WebChatChannel
 ///
 /// Loop thread only.
 final class VisitorSession: WebSocketSession {
-    private unowned let broker: Broker
+    private unowned let broker: VisitorSessionHost
     private var channel: ChannelConfig?
     private var visitorId: String?
     private var name: String?
@@ -23,7 +23,7 @@ final class VisitorSession: WebSocketSession {
     private var lastQueuePosition: Int?
     private(set) var waitingInQueue = false
 
-    init(wsi: OpaquePointer, broker: Broker) {
+    init(wsi: OpaquePointer, broker: VisitorSessionHost) {
         self.broker = broker
         super.init(wsi: wsi, maxQueueBytes: broker.configuration.limits.maxSendQueueBytes,
                    maxMessageBytes: broker.configuration.limits.maxWSMessageBytes)

@@ -1,8 +1,8 @@
 /// Strict UTF-8 decoding. `String(decoding:as:)` silently replaces invalid sequences with U+FFFD;
 /// a webhook whose text is not UTF-8 must be refused instead (DESIGN §11: bad input gets a clear
 /// error and changes nothing), so this decodes or returns nil.
-enum UTF8Text {
-    static func decode(_ bytes: some Collection<UInt8>) -> String? {
+public enum UTF8Text {
+    public static func decode(_ bytes: some Collection<UInt8>) -> String? {
         // ASCII (most webhook fields: ids, numbers, status words) is valid as it is; only text
         // with other bytes pays for the standard library's validating initializer (SE-0405),
         // which callgrind showed running unspecialized (generic metadata lookups per call:
