@@ -162,9 +162,8 @@ public struct WeChatCallback: Sendable, Equatable {
     public var messageParts: [MessagePart]? {
         switch body {
         case .text(let content): return [.text(content)]
-        case .location(let lat, let lon, _, let label): return [.location(lat: lat, lon: lon, label: label.isEmpty ? nil : label)]
-        case .link(let title, let description, let url):
-            return [.text([title, description, url].filter { !$0.isEmpty }.joined(separator: "\n"))]
+        case .location(let lat, let lon, _, let label): return [WeChatParts.location(latitude: lat, longitude: lon, label: label)]
+        case .link(let title, let description, let url): return [WeChatParts.link(title: title, description: description, url: url)]
         default: return nil
         }
     }

@@ -76,10 +76,8 @@ public struct WeComKfMessage: Sendable, Equatable {
         switch content {
         case .text(let text): return [.text(text)]
         case .location(let lat, let lon, let name, let address):
-            let label = [name, address].filter { !$0.isEmpty }.joined(separator: " ")
-            return [.location(lat: lat, lon: lon, label: label.isEmpty ? nil : label)]
-        case .link(let title, let description, let url, _):
-            return [.text([title, description, url].filter { !$0.isEmpty }.joined(separator: "\n"))]
+            return [WeChatParts.location(latitude: lat, longitude: lon, label: [name, address].filter { !$0.isEmpty }.joined(separator: " "))]
+        case .link(let title, let description, let url, _): return [WeChatParts.link(title: title, description: description, url: url)]
         default: return nil
         }
     }
