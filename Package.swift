@@ -26,6 +26,8 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
 
         // Pure core: model, wire protocol, ChannelAdapter, Configuration. No C, no I/O, no clocks.
         .target(name: "SwitchboardCore",
@@ -37,6 +39,8 @@ let package = Package(
         // Channels: one target each, depending on the Core (plus COpenSSL for signatures).
         .target(name: "WebChatChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/WebChat"),
         .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/SMS"),
+        // WeChat: libxml2 (entities off, no network) reads the callback XML (DESIGN §10.3).
+        .target(name: "WeChatChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CLibXML2"], path: "Channels/WeChat"),
 
         // Redis: async hiredis client on the lws loop, Lua scripts, Store and Router.
         .target(name: "SwitchboardRedis",
@@ -72,7 +76,7 @@ let package = Package(
         .executableTarget(name: "Baseline", dependencies: ["CLibWebSockets", "SwitchboardRedis"], path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel"],
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel", "WeChatChannel"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis"]),
         .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis"]),

@@ -1,0 +1,49 @@
+import SwitchboardCrypto
+
+/// The two callback signatures of WeChat Official Accounts and WeCom (DESIGN §10.3):
+///
+/// - `signature` (URL verification and plain-mode POSTs):
+///   `sha1(sort(token, timestamp, nonce).joined())` in lower-case hex
+///   (公众号 "接入概述 / 验证消息的确来自微信服务器",
+///   https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html).
+/// - `msg_signature` (compatible and safe mode, and every WeCom callback, whose `echostr` is
+///   itself encrypted): the same over four values, the fourth being the `Encrypt` text
+///   ("消息加解密说明",
+///   https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Message_encryption_and_decryption_instructions.html;
+///   企业微信 "加解密方案说明", https://developer.work.weixin.qq.com/document/path/91144).
+///
+/// "Sorted" is the byte order of the UTF-8 strings (the docs' 字典序; wechatpy's `WeChatSigner`
+/// sorts the byte strings too), not Swift's Unicode-aware `String <`. Verification compares in
+/// constant time and accepts the hex in either case.
+public enum WeChatSignature {
+    /// The plain `signature` query parameter.
+    public static func signature(token: String, timestamp: String, nonce: String) -> String {
+        sha1OfSorted([token, timestamp, nonce])
+    }
+
+    /// The `msg_signature` query parameter over the `Encrypt` value (or WeCom's `echostr`).
+    public static func msgSignature(token: String, timestamp: String, nonce: String, encrypt: String) -> String {
+        sha1OfSorted([token, timestamp, nonce, encrypt])
+    }
+
+    /// Whether `signature` is the plain signature of these values.
+    public static func isValid(signature: String, token: String, timestamp: String, nonce: String) -> Bool {
+        matches(signature, self.signature(token: token, timestamp: timestamp, nonce: nonce))
+    }
+
+    /// Whether `msgSignature` is the message signature of these values.
+    public static func isValid(msgSignature: String, token: String, timestamp: String, nonce: String, encrypt: String) -> Bool {
+        matches(msgSignature, self.msgSignature(token: token, timestamp: timestamp, nonce: nonce, encrypt: encrypt))
+    }
+
+    private static func sha1OfSorted(_ values: [String]) -> String {
+        let sorted = values.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        return Digest.sha1Hex(sorted.joined())
+    }
+
+    /// Compares the raw digests: hex of the wrong length or with non-hex characters is invalid.
+    private static func matches(_ given: String, _ expectedHex: String) -> Bool {
+        guard let given = Hex.decode(given), let expected = Hex.decode(expectedHex) else { return false }
+        return ConstantTime.equals(given, expected)
+    }
+}
