@@ -1,7 +1,7 @@
 -- close: the assignee closes a conversation (DESIGN §7 "Wrap-up"; agent frame
 -- conversation.close{conversationId,category?,disposition?}).
 --
--- ARGV[8] = agent id, ARGV[9] = conversation id, ARGV[10] = category, ARGV[11] = disposition
+-- ARGV[9] = agent id, ARGV[10] = conversation id, ARGV[11] = category, ARGV[12] = disposition
 -- ('' = none). The conversation enters wrapup until now + wrapup_seconds (ARGV[6]) and keeps the
 -- agent's capacity until then (sweep finishes it); with wrap-up 0 it is closed at once and the agent
 -- drains. The contact's open-conversation pointer is dropped, so the next message opens a new
