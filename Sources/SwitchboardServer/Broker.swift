@@ -398,20 +398,6 @@ public final class Broker {
         }
     }
 
-    /// Satisfaction rating from the visitor (DESIGN §1: satisfaction ≥ 80%), kept on the
-    /// conversation hash for the statistics. The conversation id comes from the server-side
-    /// session binding, never from the visitor, so a plain HSET is safe.
-    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void) {
-        let key = configuration.redis.prefix + "conv:{" + conversationId + "}"
-        redis.send(["HSET", key, "csat", String(rating), "csatComment", comment ?? "", "csatAt", String(now())]) { result in
-            switch result {
-            case .success(.error(let m)): completion(.failure(.internal(m)))
-            case .success: completion(.success(()))
-            case .failure(let e): completion(.failure(StoreError(e)))
-            }
-        }
-    }
-
     // MARK: shutdown
 
     /// SIGTERM/SIGINT: close consoles with 1012 so they reconnect elsewhere (their agents enter the

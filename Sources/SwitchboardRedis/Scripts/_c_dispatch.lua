@@ -347,10 +347,12 @@ end
 
 -- Drops the contact's open-conversation pointer (a string key the Store's ingest writes) when it
 -- still names this conversation, so the contact's next message opens a new one (DESIGN §6).
-function R.drop_open(id, c)
+-- `closed`: the pointer becomes the contact's most recently closed one (K.closed, what a rating
+-- without a conversation id rates: csat.lua), by a RENAME that costs what the DEL did.
+function R.drop_open(id, c, closed)
   if c.contact == nil or c.contact == '' or c.channel == nil or c.channel == '' then return end
   local key = K.open(c.contact, c.channel)
   if redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == id then
-    redis.call('DEL', key)
+    if closed then redis.call('RENAME', key, K.closed(c.contact, c.channel)) else redis.call('DEL', key) end
   end
 end

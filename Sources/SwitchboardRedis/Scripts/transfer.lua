@@ -12,7 +12,8 @@
 -- Either way the releasing agent is added to the declined set, as a decline made now (it gets its
 -- own transfer back only when nobody else can take it after routing.reoffer_after), is told
 -- conversation.updated, and a system message records the transfer and the note in
--- the conversation log, in the Store's log layout (see _d_store.lua: no id; the stream id is it).
+-- the conversation log, in the Store's log layout (see _d_store.lua: no id; the stream id is it);
+-- a web visitor gets conversation.transferring{conversationId}.
 -- Returns like enqueue. Errors: not_found, forbidden (not the assignee), conflict, bad_request.
 
 R.setup()
@@ -65,6 +66,9 @@ redis.call('XADD', K.log(id), '*', 'm',
   .. '"parts":[{"type":"text","text":' .. cjson.encode(text) .. '}],"createdAt":' .. NOW .. '}')
 
 R.emit_updated(aid, id)
+-- The web visitor learns that the agent it saw has handed it on (the widget shows "transferring"
+-- until the next agent.joined), never the target: skills and colleagues are internal.
+emit_visitor(id, '{"type":"conversation.transferring","conversationId":"' .. id .. '"}')
 if mode == 'skill' then R.redispatch(id) end
 R.drain(aid)
 return cjson.encode(R.outcome(id))
