@@ -5,13 +5,6 @@ import SwitchboardCore
 
 /// Offers: accept, reject, timeout, the missed limit and the sweep (DESIGN §7 "Offers").
 final class RouterOfferTests: RouterTestCase {
-    private func twoAgents() throws {
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 1])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
-    }
-
     func testOfferEventAndReservation() throws {
         try twoAgents()
         conversation("c1")

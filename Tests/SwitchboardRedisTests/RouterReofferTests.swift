@@ -15,13 +15,27 @@ final class RouterReofferTests: RouterTestCase {
         return event
     }
 
-    /// The reported defect: one eligible agent misses the offer, and the conversation waited in the
-    /// queue for good while she sat idle with free capacity.
-    func testAMissedOfferReturnsToTheOnlyAgentAfterTheCooldown() throws {
+    /// c1 waits through a sweep 1 ms before `offset` (the cooldown's end) and is offered to `agent`
+    /// by the sweep at `offset`.
+    private func assertReoffered(at offset: Int64, to agent: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        _ = try sweep(at: offset - 1)
+        XCTAssertEqual(status("c1"), "queued", "not within routing.reoffer_after of the decline", file: file, line: line)
+        _ = try sweep(at: offset)
+        XCTAssertEqual(offeredTo("c1"), agent, "the cooldown is over and \(agent) is the only eligible agent", file: file, line: line)
+    }
+
+    /// a1 alone (capacity 1) is offered c1 at T0 + 10.
+    private func oneAgentOffered() throws {
         try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1])])
         try online("a1", at: 1)
         conversation("c1")
         try enqueue("c1", at: 10)
+    }
+
+    /// The reported defect: one eligible agent misses the offer, and the conversation waited in the
+    /// queue for good while she sat idle with free capacity.
+    func testAMissedOfferReturnsToTheOnlyAgentAfterTheCooldown() throws {
+        try oneAgentOffered()
         let first = try offerId("c1")
 
         XCTAssertEqual(try sweep(at: 20_010).expiredOffers, 1)
@@ -34,34 +48,21 @@ final class RouterReofferTests: RouterTestCase {
         // Within the cooldown neither the sweep nor the agent's own drain offers it back.
         _ = try must { router.setPresence(agentId: "a1", status: .available, reason: nil, now: T0 + 30_000, completion: $0) }
         XCTAssertEqual(status("c1"), "queued")
-        _ = try sweep(at: 50_009)
-        XCTAssertEqual(status("c1"), "queued", "not within routing.reoffer_after of the miss")
-
-        _ = try sweep(at: 50_010)
-        XCTAssertEqual(offeredTo("c1"), "a1", "the cooldown is over and a1 is the only eligible agent")
+        try assertReoffered(at: 50_010, to: "a1")
         XCTAssertNotEqual(try offerId("c1"), first)
         XCTAssertEqual(eventTypes("a1").filter { $0 == "offer" }.count, 2)
         XCTAssertEqual(zrange("sb:{r}:reoffer"), [], "the sweep took its entry")
     }
 
     func testARejectedOfferReturnsToTheOnlyAgentAfterTheCooldown() throws {
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1])])
-        try online("a1", at: 1)
-        conversation("c1")
-        try enqueue("c1", at: 10)
+        try oneAgentOffered()
         try reject("a1", "c1", at: 11)
         XCTAssertEqual(status("c1"), "queued")
-        _ = try sweep(at: 30_010)
-        XCTAssertEqual(status("c1"), "queued")
-        _ = try sweep(at: 30_011)
-        XCTAssertEqual(offeredTo("c1"), "a1")
+        try assertReoffered(at: 30_011, to: "a1")
     }
 
     func testWithTwoAgentsTheOtherGetsAMissedOfferFirst() throws {
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 1])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
+        try twoAgents()
         conversation("c1")
         try enqueue("c1", at: 10)
         XCTAssertEqual(offeredTo("c1"), "a1", "longest idle")
@@ -74,20 +75,14 @@ final class RouterReofferTests: RouterTestCase {
         _ = try sweep(at: 40_010)
         XCTAssertEqual(status("c1"), "queued")
         XCTAssertEqual(try rescinded("a2")["next"] as? String, "queue")
-        _ = try sweep(at: 50_009)
-        XCTAssertEqual(status("c1"), "queued")
         // a1's cooldown ends first (a2's runs to 70 010): back to a1, the only eligible agent now.
-        _ = try sweep(at: 50_010)
-        XCTAssertEqual(offeredTo("c1"), "a1")
+        try assertReoffered(at: 50_010, to: "a1")
     }
 
     /// An agent whose decline has cooled is only the fallback: anyone who never declined comes first,
     /// even when the decliner has been idle longer.
     func testACooledDeclineYieldsToAnAgentWhoNeverDeclined() throws {
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 1])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
+        try twoAgents()
         conversation("c1")
         conversation("c2")
         _ = redis.run("ZADD", "sb:conv:{c1}:declined", String(T0), "a1")
@@ -102,10 +97,7 @@ final class RouterReofferTests: RouterTestCase {
     func testLeastBusyAlsoPrefersAnAgentWhoNeverDeclined() throws {
         router = try makeRouter(RoutingSettings(offerTimeout: 20, offerMissedLimit: 2, reconnectGrace: 30, wrapupSeconds: 10,
                                                 strategy: .leastBusy, agingSecondsPerPriority: 60))
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 3]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 3])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
+        try twoAgents(capacity: 3)
         conversation("c0")
         try enqueue("c0", at: 3)
         XCTAssertEqual(offeredTo("c0"), "a1")
