@@ -113,11 +113,15 @@ public struct RoutingSettings: Sendable, Equatable {
     public var sweepInterval: Double
     /// Seconds of waiting worth one priority step in a queue's rank (FreeSWITCH-style aging).
     public var agingSecondsPerPriority: Double
+    /// Seconds after an agent rejected or missed a conversation before it may be offered to them
+    /// again, and then only when no other eligible agent exists (DESIGN §7 "Re-offer").
+    public var reofferAfter: Double
     public init(offerTimeout: Double = 20, offerMissedLimit: Int = 2, reconnectGrace: Double = 30, wrapupSeconds: Double = 10,
-                strategy: Strategy = .longestIdle, sweepInterval: Double = 0.25, agingSecondsPerPriority: Double = 60) {
+                strategy: Strategy = .longestIdle, sweepInterval: Double = 0.25, agingSecondsPerPriority: Double = 60,
+                reofferAfter: Double = 30) {
         self.offerTimeout = offerTimeout; self.offerMissedLimit = offerMissedLimit; self.reconnectGrace = reconnectGrace
         self.wrapupSeconds = wrapupSeconds; self.strategy = strategy; self.sweepInterval = sweepInterval
-        self.agingSecondsPerPriority = agingSecondsPerPriority
+        self.agingSecondsPerPriority = agingSecondsPerPriority; self.reofferAfter = reofferAfter
     }
 }
 

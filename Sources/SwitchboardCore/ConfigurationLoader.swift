@@ -164,7 +164,7 @@ public enum ConfigurationLoader {
         var routing = RoutingSettings()
         guard let map else { return routing }
         reader.checkKeys(map, allowed: ["offer_timeout", "offer_missed_limit", "reconnect_grace", "wrapup_seconds", "strategy",
-                                        "sweep_interval", "aging_seconds_per_priority"])
+                                        "sweep_interval", "aging_seconds_per_priority", "reoffer_after"])
         routing.offerTimeout = reader.duration(map, "offer_timeout", default: routing.offerTimeout)
         routing.offerMissedLimit = reader.integer(map, "offer_missed_limit", default: routing.offerMissedLimit, in: 1...Int.max)
         // Zero grace requeues at once on a drop; zero wrap-up makes an agent available on close.
@@ -174,6 +174,8 @@ public enum ConfigurationLoader {
         routing.sweepInterval = reader.duration(map, "sweep_interval", default: routing.sweepInterval)
         routing.agingSecondsPerPriority = reader.duration(map, "aging_seconds_per_priority",
                                                           default: routing.agingSecondsPerPriority)
+        // Positive: a missed offer is never handed straight back to the agent who just missed it.
+        routing.reofferAfter = reader.duration(map, "reoffer_after", default: routing.reofferAfter)
         return routing
     }
 

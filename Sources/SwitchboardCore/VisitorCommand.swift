@@ -8,7 +8,10 @@ public enum VisitorCommand: Sendable, Equatable {
     case hello(channel: String, visitorToken: String?, name: String?, email: String?)
     case sendMessage(text: String, clientId: String)
     case typing
-    case csat(rating: Int, comment: String?)
+    /// A rating of `conversationId`, the conversation the widget's rating card was made for (DESIGN
+    /// §16: tied to its conversation, never to "whatever is current"); without it the server rates
+    /// the visitor's most recently closed conversation.
+    case csat(rating: Int, comment: String?, conversationId: String? = nil)
     case ping
 
     public static let maxTextLength = AgentCommand.maxTextLength
@@ -56,7 +59,8 @@ public enum VisitorCommand: Sendable, Equatable {
             return .typing
         case "csat":
             let rating = try f.integer("rating", in: ratings)
-            return .csat(rating: Int(rating), comment: try f.optionalString("comment", maxLength: maxCommentLength))
+            return .csat(rating: Int(rating), comment: try f.optionalString("comment", maxLength: maxCommentLength),
+                         conversationId: try f.optionalString("conversationId", maxLength: AgentCommand.maxIdLength))
         case "ping":
             return .ping
         default:

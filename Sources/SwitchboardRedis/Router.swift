@@ -19,7 +19,7 @@ public final class Router {
     private let runner: ScriptRunner
     private let prefix: String
     public let settings: RoutingSettings
-    /// ARGV[2…7] of every routing script, encoded once.
+    /// ARGV[2…8] of every routing script, encoded once.
     private let settingArgs: [String]
 
     public init(runner: ScriptRunner, prefix: String, settings: RoutingSettings) {
@@ -33,6 +33,7 @@ public final class Router {
             String(settings.offerMissedLimit),
             Self.milliseconds(settings.wrapupSeconds),
             Self.milliseconds(settings.reconnectGrace),
+            Self.milliseconds(settings.reofferAfter),
         ]
     }
 
@@ -95,7 +96,8 @@ public final class Router {
         run("offer_accept", now: now, [agentId, offerId]) { completion($0.flatMap(Self.text)) }
     }
 
-    /// `offer.reject`: the conversation goes to the next eligible agent, never back to this one.
+    /// `offer.reject`: the conversation goes to the next eligible agent; back to this one only when
+    /// nobody else can take it, and not within `reofferAfter` (DESIGN §7 "Re-offer").
     public func reject(agentId: String, offerId: String, reason: String?, now: Int64,
                        completion: @escaping (Result<Void, StoreError>) -> Void) {
         run("offer_reject", now: now, [agentId, offerId, reason ?? ""]) { completion($0.map { _ in () }) }

@@ -157,6 +157,20 @@ public final class Store {
         }
     }
 
+    /// A satisfaction rating by `identity` (the web visitor) of `conversationId`, or of its most
+    /// recently closed conversation on `channelId` when nil (Scripts/csat.lua, one atomic call):
+    /// the conversation must be the identity's, closed or in wrap-up, and not rated before (DESIGN
+    /// §16: once per conversation). Succeeds with the id of the conversation rated. Errors:
+    /// `.notFound` (none of this identity's, or nothing closed), `.conflict` (open, already rated).
+    public func rateConversation(identity: Identity, channelId: String, conversationId: String?, rating: Int,
+                                 comment: String?, now: Int64, completion: @escaping (Result<String, StoreError>) -> Void) {
+        let args = [identity.kind.rawValue, identity.address, channelId, conversationId ?? "", String(rating), comment ?? ""]
+        run("csat", now: now, args: args, completion: completion) { reply in
+            guard case .bulk = reply else { return nil }
+            return reply.string
+        }
+    }
+
     // MARK: - Plumbing
 
     /// Runs a store script with the calling convention of Scripts/_a_base.lua and parses its reply;

@@ -133,8 +133,7 @@ public final class Broker {
         ingestPipeline.onPullTrigger = { channel, trigger in pulls.triggered(channel, trigger) }
         // One per-IP budget for every public endpoint (visitor sockets, unsigned webhooks): DESIGN §11.
         publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
-        webChat = WebChatService(configuration: configuration, tokens: visitorTokens, limiter: publicLimiter, sessions: sessions,
-                                 redis: redis, clock: clock)
+        webChat = WebChatService(tokens: visitorTokens, limiter: publicLimiter, sessions: sessions)
 
         let responder = HTTPResponder(metrics: metrics)
         http = HTTPRouter(responder: responder, defaultBodyLimit: configuration.limits.maxBodyBytes,
@@ -314,10 +313,6 @@ extension Broker: AgentSessionHost, VisitorSessionHost {
     func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
                 completion: @escaping (Result<IngestOutcome, StoreError>) -> Void) {
         ingestPipeline.ingest(channel: channel, message: message, visitorNode: visitorNode, completion: completion)
-    }
-
-    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void) {
-        webChat.recordCSAT(conversationId: conversationId, rating: rating, comment: comment, completion: completion)
     }
 }
 

@@ -16,7 +16,7 @@ final class ConfigurationLoaderTests: XCTestCase {
     redis: { url: redis://10.0.0.5:6379/2, prefix: "hotline:", appendfsync: everysec }
     tls: { cert: /etc/sb/cert.pem, key: /etc/sb/key.pem }
     limits: { max_body_bytes: 2MiB, max_ws_message_bytes: 32KiB, max_send_queue_bytes: 512KB, auth_timeout: 3s, public_rate_per_ip: 5, public_burst_per_ip: 10.5 }
-    routing: { offer_timeout: 15s, offer_missed_limit: 3, reconnect_grace: 1m, wrapup_seconds: 0, strategy: least_busy, sweep_interval: 100ms, aging_seconds_per_priority: 2m }
+    routing: { offer_timeout: 15s, offer_missed_limit: 3, reconnect_grace: 1m, wrapup_seconds: 0, strategy: least_busy, sweep_interval: 100ms, aging_seconds_per_priority: 2m, reoffer_after: 45s }
     skills: [general, complaints, 投诉]
     agents:
       - { id: a1, name: 王芳, role: agent, token_sha256: "\(hashA)", skills: { general: 5 }, capacity: { webchat: 3, sms: 3 } }
@@ -45,7 +45,8 @@ final class ConfigurationLoaderTests: XCTestCase {
         XCTAssertEqual(c.limits, Limits(maxBodyBytes: 2 << 20, maxWSMessageBytes: 32 << 10, maxSendQueueBytes: 512_000,
                                         authTimeout: 3, publicRatePerIP: 5, publicBurstPerIP: 10.5))
         XCTAssertEqual(c.routing, RoutingSettings(offerTimeout: 15, offerMissedLimit: 3, reconnectGrace: 60, wrapupSeconds: 0,
-                                                  strategy: .leastBusy, sweepInterval: 0.1, agingSecondsPerPriority: 120))
+                                                  strategy: .leastBusy, sweepInterval: 0.1, agingSecondsPerPriority: 120,
+                                                  reofferAfter: 45))
         XCTAssertEqual(c.skills, ["general", "complaints", "投诉"])
         XCTAssertEqual(c.agents, [
             AgentConfig(id: "a1", name: "王芳", role: .agent, tokenSHA256: Self.hashA, skills: ["general": 5],
@@ -282,7 +283,7 @@ final class ConfigurationLoaderTests: XCTestCase {
 
     func testRoutingLimitsAndTimeouts() {
         let yaml = """
-        routing: { offer_missed_limit: 0, offer_timeout: 0s, sweep_interval: -1s, strategy: round_robin, reconnect_grace: 0 }
+        routing: { offer_missed_limit: 0, offer_timeout: 0s, sweep_interval: -1s, strategy: round_robin, reconnect_grace: 0, reoffer_after: 0s }
         limits: { auth_timeout: 0, max_body_bytes: 0, max_ws_message_bytes: 1.5MiB, public_rate_per_ip: 0 }
         outbox: { request_timeout: 0ms, max_attempts: 0 }
         node: { heartbeat_interval: 0s }
@@ -297,6 +298,7 @@ final class ConfigurationLoaderTests: XCTestCase {
             .init(path: "routing.offer_missed_limit", reason: "must be at least 1, found 0"),
             .init(path: "routing.strategy", reason: "must be one of longest_idle|least_busy, found 'round_robin'"),
             .init(path: "routing.sweep_interval", reason: "invalid duration '-1s' (expected e.g. 250ms, 20s, 5m, 2h, 90d or a number of seconds)"),
+            .init(path: "routing.reoffer_after", reason: "must be greater than zero"),
             .init(path: "outbox.max_attempts", reason: "must be at least 1, found 0"),
             .init(path: "outbox.request_timeout", reason: "must be greater than zero"),
         ])

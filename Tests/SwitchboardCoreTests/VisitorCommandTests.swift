@@ -17,6 +17,8 @@ final class VisitorCommandTests: XCTestCase {
         XCTAssertEqual(try parse(#"{"type":"typing"}"#).command, .typing)
         XCTAssertEqual(try parse(#"{"type":"csat","rating":5}"#).command, .csat(rating: 5, comment: nil))
         XCTAssertEqual(try parse(#"{"type":"csat","rating":1,"comment":"太慢了"}"#).command, .csat(rating: 1, comment: "太慢了"))
+        XCTAssertEqual(try parse(#"{"type":"csat","rating":4,"conversationId":"c18f"}"#).command,
+                       .csat(rating: 4, comment: nil, conversationId: "c18f"))
         XCTAssertEqual(try parse(#"{"type":"ping","ref":"p"}"#), ClientFrame(ref: .string("p"), command: .ping))
         XCTAssertEqual(VisitorCommand.csat(rating: 3, comment: nil).type, "csat")
         XCTAssertEqual(VisitorCommand.sendMessage(text: "x", clientId: "k").type, "message.send")
@@ -40,6 +42,7 @@ final class VisitorCommandTests: XCTestCase {
         assertError(#"{"type":"csat","rating":6}"#, .badRequest, "field 'rating' must be between 1 and 5, found 6")
         assertError(#"{"type":"csat","rating":"5"}"#, .badRequest, "field 'rating' must be a whole number, found a string")
         assertError(#"{"type":"csat","rating":4.5}"#, .badRequest, "field 'rating' must be a whole number, found 4.5")
+        assertError(#"{"type":"csat","rating":4,"conversationId":7}"#, .badRequest, "field 'conversationId' must be a string, found a number")
         assertError(#"{"type":"offer.accept","ref":3,"offerId":"o"}"#, .unknownType, "unknown type 'offer.accept'", ref: .integer(3),
                     "agent commands are not visitor commands")
     }

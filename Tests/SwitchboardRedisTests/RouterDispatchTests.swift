@@ -21,10 +21,7 @@ final class RouterDispatchTests: RouterTestCase {
 
     func testLeastBusyPrefersTheLowestLoadOverTheLongestIdle() throws {
         router = try makeRouter(RoutingSettings(offerTimeout: 20, strategy: .leastBusy))
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 3]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 3])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
+        try twoAgents(capacity: 3)
         conversation("c1")
         try enqueue("c1", at: 3)
         XCTAssertEqual(offeredTo("c1"), "a1", "equal load: longest idle")

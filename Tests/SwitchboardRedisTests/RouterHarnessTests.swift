@@ -83,6 +83,15 @@ class RouterTestCase: XCTestCase {
         _ = try must { router.setPresence(agentId: id, status: .available, reason: nil, now: T0 + offset, completion: $0) }
     }
 
+    /// Agents a1 and a2 with skill sales and `webchat` room for `capacity`, available at T0 + 1 and
+    /// T0 + 2 (a1 is the longest idle).
+    func twoAgents(capacity: Int = 1) throws {
+        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: capacity]),
+                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: capacity])])
+        try online("a1", at: 1)
+        try online("a2", at: 2)
+    }
+
     /// Writes a conversation hash as ingest does: status queued, queuedAt `T0 + queuedAt`.
     func conversation(_ id: String, kind: ChannelKind = .webchat, skill: String = "sales", priority: Int = 0,
                       minLevel: Int? = nil, queuedAt: Int64 = 0, contact: String = "k1", channel: String = "web-main") {

@@ -113,7 +113,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(tail.first?["reason"] as? String, "lunch")
         XCTAssertEqual(tail.last?["type"] as? String, "offer.rescinded")
         XCTAssertEqual(tail.last?["offerId"] as? String, oid)
-        XCTAssertEqual(smembers("sb:conv:{c1}:declined"), [], "not a decline: it may come back to a1 later")
+        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), [], "not a decline: it may come back to a1 later")
         XCTAssertEqual(errorCode { router.setPresence(agentId: "a1", status: .away, reason: String(repeating: "x", count: 201),
                                                       now: T0 + 5, completion: $0) }, "bad_request")
         XCTAssertEqual(errorCode { router.setPresence(agentId: "ghost", status: .available, reason: nil, now: T0 + 5, completion: $0) },

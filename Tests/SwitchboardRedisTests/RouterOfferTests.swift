@@ -5,13 +5,6 @@ import SwitchboardCore
 
 /// Offers: accept, reject, timeout, the missed limit and the sweep (DESIGN §7 "Offers").
 final class RouterOfferTests: RouterTestCase {
-    private func twoAgents() throws {
-        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.webchat: 1]),
-                  agentConfig("a2", skills: ["sales": 1], capacity: [.webchat: 1])])
-        try online("a1", at: 1)
-        try online("a2", at: 2)
-    }
-
     func testOfferEventAndReservation() throws {
         try twoAgents()
         conversation("c1")
@@ -69,7 +62,7 @@ final class RouterOfferTests: RouterTestCase {
         XCTAssertEqual(offeredTo("c1"), "a1")
     }
 
-    func testRejectGoesToTheNextAgentAndNeverBack() throws {
+    func testRejectGoesToTheNextAgentNotBack() throws {
         try twoAgents()
         conversation("c1")
         try enqueue("c1", at: 10)
@@ -81,12 +74,13 @@ final class RouterOfferTests: RouterTestCase {
         _ = try must { router.reject(agentId: "a1", offerId: first, reason: "busy", now: T0 + 11, completion: $0) }
         XCTAssertEqual(offeredTo("c1"), "a2")
         XCTAssertEqual(load("a1"), 0)
-        XCTAssertEqual(smembers("sb:conv:{c1}:declined"), ["a1"])
+        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), ["a1"])
+        XCTAssertEqual(zscore("sb:conv:{c1}:declined", "a1"), Double(T0 + 11), "the cooldown counts from the reject")
         XCTAssertEqual(hget(convKey("c1"), "declineReason"), "busy")
         XCTAssertEqual(counter("offers_rejected"), 1)
 
         try reject("a2", "c1", at: 12)
-        XCTAssertEqual(status("c1"), "queued", "both declined: it waits for someone new")
+        XCTAssertEqual(status("c1"), "queued", "both declined: it waits for someone new or for the cooldown")
         XCTAssertEqual(zscore(queueKey("sales"), "c1"), Double(T0), "back at its original rank")
         XCTAssertEqual(load("a1"), 0)
         XCTAssertEqual(load("a2"), 0)

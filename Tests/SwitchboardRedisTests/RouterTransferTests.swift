@@ -40,7 +40,8 @@ final class RouterTransferTests: RouterTestCase {
         XCTAssertNil(hget(convKey("c1"), "assignee"))
         XCTAssertEqual(load("a1"), 0)
         XCTAssertEqual(smembers("sb:{r}:agent:a1:convs"), [])
-        XCTAssertEqual(smembers("sb:conv:{c1}:declined"), ["a1"], "never offered back to the agent who transferred it")
+        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), ["a1"], "not offered back to the agent who transferred it while another can take it")
+        XCTAssertEqual(zscore("sb:conv:{c1}:declined", "a1"), Double(T0 + 6), "nor within routing.reoffer_after of the transfer")
         XCTAssertEqual(eventTypes("a1").last, "conversation.updated")
         XCTAssertEqual((events("a1").last?["conversation"] as? [String: Any])?["status"] as? String, "queued")
 

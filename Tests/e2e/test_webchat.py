@@ -104,3 +104,21 @@ async def test_typing_both_ways_and_leaving_after_assignment_does_not_abandon(br
     await ana.ok({"type": "conversation.close", "conversationId": cid, "category": "业务咨询"})
     assert broker.conversation(cid)["status"] in ("wrapup", "closed")
     assert broker.conversation(cid).get("category") == "业务咨询"
+
+
+async def test_a_transfer_tells_the_visitor_until_the_next_agent_joins(broker):
+    # The widget used to show the first agent's name until the new one joined: the visitor was told
+    # nothing of the transfer.
+    ana = await Agent.connect(broker, "ana", token("ana"), available=True)
+    visitor = await Visitor.connect(broker)
+    cid = (await visitor.say("我要办理退款"))["conversationId"]
+    await ana.accept_offer(cid)
+    assert (await visitor.expect("agent.joined"))["name"] == "Ana"
+    bo = await Agent.connect(broker, "bo", token("bo"), available=True)
+    await ana.ok({"type": "conversation.transfer", "conversationId": cid, "toAgent": "bo", "note": "退款流程"})
+
+    transferring = await visitor.expect("conversation.transferring")
+    # Who or which skill it went to, and the note, are internal.
+    assert transferring == {"type": "conversation.transferring", "conversationId": cid}, transferring
+    await bo.accept_offer(cid)
+    assert (await visitor.expect("agent.joined", lambda e: e["name"] == "Bo"))["name"] == "Bo"

@@ -38,6 +38,8 @@ function K.msgstatus(id) return P .. 'conv:{' .. id .. '}:status' end  -- hash m
 function K.contact(id) return P .. 'contact:' .. id end
 function K.ident(kind, addr) return P .. 'ident:' .. kind .. ':' .. addr end
 function K.open(contact, channel) return P .. 'contact:' .. contact .. ':open:' .. channel end
+-- string: the contact's most recently closed conversation on a channel (what an untargeted csat rates)
+function K.closed(contact, channel) return P .. 'contact:' .. contact .. ':closed:' .. channel end
 function K.dedup(channel, ext) return P .. 'dedup:' .. channel .. ':' .. ext end
 function K.events(agent) return P .. 'agent:' .. agent .. ':events' end
 function K.outbox() return P .. 'outbox' end

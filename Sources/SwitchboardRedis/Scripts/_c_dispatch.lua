@@ -10,13 +10,15 @@
 --   ARGV[3] = strategy: longest_idle | least_busy
 --   ARGV[4] = aging, ms of waiting worth one priority step
 --   ARGV[6] = wrap-up, ms                ARGV[7] = reconnect grace, ms
---   ARGV[8…] = the script's own arguments (R.arg(1) is ARGV[8]).
+--   ARGV[8] = re-offer cooldown (routing.reoffer_after), ms
+--   ARGV[9…] = the script's own arguments (R.arg(1) is ARGV[9]).
 -- Every node passes its RoutingSettings with every call, so no setting is read from Redis.
 --
 -- Invariant the helpers keep: after every routing script, no queued conversation has an eligible
 -- agent. Whatever makes a conversation eligible dispatches it (R.dispatch); whatever makes an agent
--- eligible (going available, connecting, freed capacity) drains it (R.drain). So a queued
--- conversation is only ever waiting for an agent, never for the next inbound message.
+-- eligible (going available, connecting, freed capacity) drains it (R.drain); the end of a re-offer
+-- cooldown is the sweep's (K.reoffer). So a queued conversation is only ever waiting for an agent
+-- or for a decline to cool, never for the next inbound message.
 
 local R = {}
 
@@ -32,17 +34,20 @@ R.DRAIN_SCAN = 500
 
 -- Set of every skill seen (agent skills and queued conversations), for routing_stats.
 function K.skills() return P .. '{r}:skills' end
+-- zset conv id -> when its earliest re-offer cooldown ends: the sweep re-dispatches it then.
+function K.reoffer() return P .. '{r}:reoffer' end
 
-function R.arg(i) return ARGV[7 + i] end
+function R.arg(i) return ARGV[8 + i] end
 
 -- Reads and checks the settings block; every routing script calls it first, before any write.
 function R.setup()
   local s = {
     offer_ms = tonumber(ARGV[2]), strategy = ARGV[3], aging_ms = tonumber(ARGV[4]),
     missed_limit = tonumber(ARGV[5]), wrapup_ms = tonumber(ARGV[6]), grace_ms = tonumber(ARGV[7]),
+    reoffer_ms = tonumber(ARGV[8]),
   }
   if NOW == nil or s.offer_ms == nil or s.aging_ms == nil or s.missed_limit == nil
-      or s.wrapup_ms == nil or s.grace_ms == nil
+      or s.wrapup_ms == nil or s.grace_ms == nil or s.reoffer_ms == nil
       or (s.strategy ~= 'longest_idle' and s.strategy ~= 'least_busy') then
     fail('bad_request', 'routing settings missing or invalid')
   end
@@ -85,17 +90,36 @@ function R.total_load(a)
   return n
 end
 
+-- DESIGN §7 "Re-offer": an agent who rejected or missed a conversation (or transferred it away)
+-- is in `declined` (zset agent -> when). Answers nil when `aid` never declined conversation `id`,
+-- false while the decline is cooling (routing.reoffer_after), true once it has cooled: the
+-- conversation may then return to the agent, but only when no other eligible agent exists.
 function R.declined(id, aid)
-  return redis.call('SISMEMBER', K.declined(id), aid) == 1
+  local at = redis.call('ZSCORE', K.declined(id), aid)
+  if not at then return nil end
+  return tonumber(at) + R.S.reoffer_ms <= NOW
+end
+
+-- Records that `aid` rejected or missed conversation `id` now (a later decline restarts its cooldown).
+function R.decline(id, aid)
+  redis.call('ZADD', K.declined(id), now_s(), aid)
+end
+
+-- For a conversation left queued after a decline: the sweep re-dispatches it when the earliest
+-- cooling decline ends (ZADD LT keeps an earlier entry), so it never waits for its only agent
+-- longer than the cooldown and the sweep never scans queues. No cooling decline, no entry.
+function R.cooldown(id)
+  local first = redis.call('ZRANGEBYSCORE', K.declined(id), '(' .. nstr(NOW - R.S.reoffer_ms), '+inf',
+    'WITHSCORES', 'LIMIT', 0, 1)
+  if first[2] then
+    redis.call('ZADD', K.reoffer(), 'LT', nstr(tonumber(first[2]) + R.S.reoffer_ms), id)
+  end
 end
 
 -- DESIGN §7 "Picking an agent": available, skill at the required level, free capacity on the kind,
--- not blocked by voice, not among those who declined (TaskRouter never re-reserves a worker that
--- rejected or timed out on the same task).
-function R.eligible(aid, a, id, c)
-  return R.ready(a) and R.has_room(a, c.kind)
-    and num(R.skills(a)[c.skill], 0) >= num(c.minLevel, 1)
-    and not R.declined(id, aid)
+-- not blocked by voice. Declines are the caller's (R.find_agent, R.pick): see R.declined.
+function R.can_take(a, c)
+  return R.ready(a) and R.has_room(a, c.kind) and num(R.skills(a)[c.skill], 0) >= num(c.minLevel, 1)
 end
 
 -- Queue rank, lower is served first: priority first, then waiting time. FreeSWITCH mod_callcenter
@@ -172,28 +196,31 @@ end
 R.AVAIL_PAGE = 8
 
 -- The eligible agent R.dispatch picks for conversation `c`, scanning the avail set in idleSince
--- order, or nil.
+-- order, or nil. An agent whose decline of `c` has cooled is only the fallback, taken when no agent
+-- who never declined it can (DESIGN §7 "Re-offer"); one still cooling is passed over.
 function R.find_agent(id, c)
   if c.kind == nil or c.kind == '' then return nil end   -- R.has_room: nobody has room
   local key, fields = K.avail(c.skill), R.eligibility_fields(c.kind)
-  if R.S.strategy ~= 'longest_idle' then
-    local best, best_load = nil, nil
-    for _, aid in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      local a = R.agent_read(aid, fields)
-      if R.eligible(aid, a, id, c) then
-        local load = R.total_load(a)
-        if best == nil or load < best_load then best, best_load = aid, load end
-      end
-    end
-    return best
-  end
+  local least_busy = R.S.strategy ~= 'longest_idle'
+  local best, best_load, fallback, fallback_load = nil, nil, nil, nil
   local first, size = 0, R.AVAIL_PAGE
   while true do
-    local ids = redis.call('ZRANGE', key, first, first + size - 1)
+    local ids
+    if least_busy then ids = redis.call('ZRANGE', key, 0, -1) else ids = redis.call('ZRANGE', key, first, first + size - 1) end
     for _, aid in ipairs(ids) do
-      if R.eligible(aid, R.agent_read(aid, fields), id, c) then return aid end
+      local a = R.agent_read(aid, fields)
+      if R.can_take(a, c) then
+        local declined = R.declined(id, aid)
+        local load = least_busy and R.total_load(a) or 0
+        if declined == nil then
+          if not least_busy then return aid end
+          if best == nil or load < best_load then best, best_load = aid, load end
+        elseif declined and (fallback == nil or load < fallback_load) then
+          fallback, fallback_load = aid, load
+        end
+      end
     end
-    if #ids < size then return nil end
+    if least_busy or #ids < size then return best or fallback end
     first, size = first + size, size * 4
   end
 end
@@ -225,7 +252,9 @@ function R.pick(aid, a)
       local f = redis.call('HMGET', K.conv(id), 'status', 'kind', 'minLevel', 'skill')
       if f[1] ~= 'queued' or f[4] ~= skill then
         redis.call('ZREM', K.queue(skill), id)
-      elseif level >= num(f[3], 1) and R.has_room(R.read_room(aid, a), f[2]) and not R.declined(id, aid) then
+      -- A cooled decline may be taken: were another agent eligible, it would hold the offer by
+      -- now (the invariant above), so this agent is the only one left.
+      elseif level >= num(f[3], 1) and R.has_room(R.read_room(aid, a), f[2]) and R.declined(id, aid) ~= false then
         best, best_score = id, score
         break
       end
@@ -318,10 +347,12 @@ end
 
 -- Drops the contact's open-conversation pointer (a string key the Store's ingest writes) when it
 -- still names this conversation, so the contact's next message opens a new one (DESIGN §6).
-function R.drop_open(id, c)
+-- `closed`: the pointer becomes the contact's most recently closed one (K.closed, what a rating
+-- without a conversation id rates: csat.lua), by a RENAME that costs what the DEL did.
+function R.drop_open(id, c, closed)
   if c.contact == nil or c.contact == '' or c.channel == nil or c.channel == '' then return end
   local key = K.open(c.contact, c.channel)
   if redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == id then
-    redis.call('DEL', key)
+    if closed then redis.call('RENAME', key, K.closed(c.contact, c.channel)) else redis.call('DEL', key) end
   end
 end

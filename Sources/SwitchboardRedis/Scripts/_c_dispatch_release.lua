@@ -19,14 +19,16 @@ function R.drop_offer(oid)
 end
 
 -- Takes an offer back and returns its conversation to the queue at its remembered rank.
--- `decline`: the agent joins the conversation's declined set (reject, timeout) and is never offered
--- it again. `reason`: when set, the agent is told `offer.rescinded{offerId,reason}` (a reject needs
--- no event: the agent asked for it). Does not dispatch: the caller does, once its own state is
--- settled. Returns the offer table (with `.live`) or nil.
+-- `decline`: the agent joins the conversation's declined set (reject, timeout): not offered it
+-- again while another agent can take it, nor within the cooldown (R.declined). `reason`: when set,
+-- the agent is told `offer.rescinded{offerId,reason}` at once (a reject needs no event: the agent
+-- asked for it; a timeout is told by R.expire_offer once it knows where the conversation went).
+-- Does not dispatch: the caller does, once its own state is settled. Returns the offer table (with
+-- `.live`) or nil.
 function R.requeue_offer(oid, reason, decline)
   local o, live = R.drop_offer(oid)
   if o == nil then return nil end
-  if decline then redis.call('SADD', K.declined(o.conv), o.agent) end
+  if decline then R.decline(o.conv, o.agent) end
   if reason then
     emit_agent_table(o.agent, { type = 'offer.rescinded', offerId = oid, reason = reason })
   end
@@ -36,6 +38,14 @@ function R.requeue_offer(oid, reason, decline)
   end
   o.live = live
   return o
+end
+
+-- Dispatches a conversation a decline put back in its queue; if nobody else could take it, the
+-- sweep tries again when the decline has cooled (R.cooldown). Answers the agent it went to, or nil.
+function R.redispatch(id)
+  local aid = R.dispatch(id)
+  if aid == nil then R.cooldown(id) end
+  return aid
 end
 
 -- Takes an agent out of routing (away or offline): out of every avail set, and every pending offer
@@ -74,18 +84,23 @@ end
 -- An offer deadline passed (DESIGN §7): like a reject, plus the agent is told and its missed count
 -- grows; at offer_missed_limit consecutive misses it goes away(missed) as Connect and mod_callcenter
 -- (max-no-answer) do. The conversation goes to the next agent; the agent drains if still available.
+-- The agent's offer.rescinded{reason:"timeout"} says where the conversation went (DESIGN §7
+-- "Re-offer": the truth): `next` "agent" when it was offered to another agent, "queue" when it went
+-- back to wait (none when it had already left, e.g. abandoned).
 function R.expire_offer(oid)
-  local o = R.requeue_offer(oid, 'timeout', true)
+  local o = R.requeue_offer(oid, nil, true)
   if o == nil then return false end
+  local ev = { type = 'offer.rescinded', offerId = oid, reason = 'timeout' }
+  if o.live then
+    if R.redispatch(o.conv) then ev.next = 'agent' else ev.next = 'queue' end
+  end
+  emit_agent_table(o.agent, ev)
   stat('offers_timeout')
   local missed = redis.call('HINCRBY', K.agent(o.agent), 'missed', '1')
-  local back = {}
-  local a = hgetall(K.agent(o.agent))
-  if missed >= R.S.missed_limit and a.status == 'available' then
-    back = R.withdraw(o.agent, a, 'away', 'missed', 'presence')
+  if missed >= R.S.missed_limit then
+    local a = hgetall(K.agent(o.agent))
+    if a.status == 'available' then R.dispatch_all(R.withdraw(o.agent, a, 'away', 'missed', 'presence')) end
   end
-  if o.live then R.dispatch(o.conv) end
-  R.dispatch_all(back)
   R.drain(o.agent)
   return true
 end

@@ -1,7 +1,7 @@
 -- abandon: the contact left before an agent took the conversation (DESIGN §7 "Abandon": a visitor
 -- closed the chat, a caller hung up).
 --
--- ARGV[8] = conversation id
+-- ARGV[9] = conversation id
 -- queued: out of the queue. offered: the offer is rescinded (offer.rescinded reason "abandoned"),
 -- its reservation released and that agent drains. Either way status abandoned, closedAt now,
 -- counted, and the contact's open-conversation pointer dropped.

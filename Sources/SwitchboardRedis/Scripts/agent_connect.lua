@@ -1,6 +1,6 @@
 -- agent_connect: an agent's console authenticated on `node` (DESIGN §9 welcome, resume).
 --
--- ARGV[8] = agent id, ARGV[9] = node id
+-- ARGV[9] = agent id, ARGV[10] = node id
 -- Ends any reconnect grace, and, if the agent is available, drains its queues (it was not offered
 -- anything while disconnected). Then answers the snapshot the welcome frame is built from.
 -- Returns a RESP array (the JSON items go to the wire as they are):

@@ -1,6 +1,6 @@
 -- agent_disconnect: the agent's socket on `node` dropped (DESIGN §7 "Disconnects and dead nodes").
 --
--- ARGV[8] = agent id, ARGV[9] = node id
+-- ARGV[9] = agent id, ARGV[10] = node id
 -- Only when the agent is still bound to that node (a console that already reconnected elsewhere
 -- is left alone). The agent keeps its conversations and presence for reconnect_grace (ARGV[7]);
 -- sweep evicts it after that. It receives no new offers meanwhile (R.ready needs connected).

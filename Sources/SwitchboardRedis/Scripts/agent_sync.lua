@@ -1,7 +1,7 @@
 -- agent_sync: upserts the configured agents (DESIGN §6 Agent; the config file is the source of
 -- truth for names, roles, skills and capacity; Redis keeps the live state).
 --
--- ARGV[8] = JSON array of {"id","name","role","skills":{skill:level},"capacity":{kind:n}}
+-- ARGV[9] = JSON array of {"id","name","role","skills":{skill:level},"capacity":{kind:n}}
 -- New agents start offline with zero load. Existing agents keep status, load, idleSince and seq;
 -- an available agent's avail sets follow a skill change and it drains (new skills or capacity may
 -- fit waiting conversations). Agents no longer configured are evicted like a grace end (offers

@@ -1,11 +1,11 @@
 -- close: the assignee closes a conversation (DESIGN §7 "Wrap-up"; agent frame
 -- conversation.close{conversationId,category?,disposition?}).
 --
--- ARGV[8] = agent id, ARGV[9] = conversation id, ARGV[10] = category, ARGV[11] = disposition
+-- ARGV[9] = agent id, ARGV[10] = conversation id, ARGV[11] = category, ARGV[12] = disposition
 -- ('' = none). The conversation enters wrapup until now + wrapup_seconds (ARGV[6]) and keeps the
 -- agent's capacity until then (sweep finishes it); with wrap-up 0 it is closed at once and the agent
--- drains. The contact's open-conversation pointer is dropped, so the next message opens a new
--- conversation. The agent gets conversation.updated, a web visitor conversation.closed.
+-- drains. The contact's open-conversation pointer becomes its last-closed one, so the next message
+-- opens a new conversation. The agent gets conversation.updated, a web visitor conversation.closed.
 -- Closing again (a retried frame) answers the conversation unchanged.
 -- Returns the conversation JSON. Errors: not_found, forbidden (not the assignee), conflict.
 
@@ -32,13 +32,16 @@ end
 -- The record `c` follows every write below, so the conversation JSON of the agent's events and of
 -- the answer is encoded once, and the visitor's node comes from it.
 Conv.set(id, c, unpack(fields))
-R.drop_open(id, c)
+R.drop_open(id, c, true)
 -- The agent is told once: with wrap-up 0, R.finalize's conversation.updated (status closed) is
 -- that event (it used to be followed by a second, identical one).
 if finish then R.finalize(id, c) else R.emit_updated(aid, id, c) end
-emit_visitor(id, '{"type":"conversation.closed"}', c)
--- Ask the web visitor for a rating (DESIGN §1: satisfaction ≥ 80%; §9 csat.request).
-emit_visitor(id, '{"type":"csat.request"}', c)
+-- Both name the conversation, so the widget's rating card rates this one even after the visitor
+-- started another (conversation ids are new_id's [0-9a-z]: no JSON escaping needed).
+emit_visitor(id, '{"type":"conversation.closed","conversationId":"' .. id .. '"}', c)
+-- Ask the web visitor for a rating (DESIGN §1: satisfaction ≥ 80%; §9 csat.request; §16 once per
+-- conversation, csat.lua).
+emit_visitor(id, '{"type":"csat.request","conversationId":"' .. id .. '"}', c)
 -- The answer is taken before the drain, which offers other (queued) conversations only.
 local answer = Conv.json(id, c)
 if finish then R.drain(aid) end

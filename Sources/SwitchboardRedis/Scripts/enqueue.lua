@@ -1,7 +1,7 @@
 -- enqueue: a conversation needs a human (new from ingest, or a bot handoff): into its skill queue,
 -- then offered to the best eligible agent if there is one (DESIGN §7 "Queues", "Offers").
 --
--- ARGV[8] = conversation id, ARGV[9] = '1' to queue at the front (requeue), else '0'
+-- ARGV[9] = conversation id, ARGV[10] = '1' to queue at the front (requeue), else '0'
 -- Idempotent: a conversation already queued, offered or assigned is left as it is (the Store retries
 -- enqueue after answering 503 to a duplicate webhook). A `bot` conversation is handed off: queued
 -- now. Wrap-up, closed and abandoned conversations are a conflict.

@@ -1,7 +1,7 @@
 -- node_lost: a node's heartbeat key expired (DESIGN §7: "treated as the drop of every agent it
 -- held"). Any surviving node may call it; calling it twice is harmless.
 --
--- ARGV[8] = node id, ARGV[9] = '1': only if the node is silent, i.e. its heartbeat key
+-- ARGV[9] = node id, ARGV[10] = '1': only if the node is silent, i.e. its heartbeat key
 -- `sb:node:<id>` does not exist (what a watching node passes; a node releasing its own previous
 -- run passes '0'). Checked here, atomically: a node that came back between the watcher's EXISTS
 -- and this call has already heartbeaten, and re-registered its consoles after that, so they stay.

@@ -1,6 +1,6 @@
 -- offer_accept: the agent takes an offer (DESIGN §7 "Offers"; agent frame offer.accept{offerId}).
 --
--- ARGV[8] = agent id, ARGV[9] = offer id
+-- ARGV[9] = agent id, ARGV[10] = offer id
 -- The reservation becomes the assignment (load stays), the agent's missed count resets and its
 -- idleSince becomes now (it moves to the back of the longest-idle order). The agent gets
 -- assigned{conversation}; a web visitor gets agent.joined{name}. The wait (queuedAt → accept) feeds

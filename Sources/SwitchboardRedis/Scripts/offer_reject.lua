@@ -1,10 +1,10 @@
 -- offer_reject: the agent declines an offer (DESIGN §7; agent frame offer.reject{offerId,reason?}).
 --
--- ARGV[8] = agent id, ARGV[9] = offer id, ARGV[10] = reason ('' = none)
--- The reservation is released, the agent joins the conversation's declined set (never offered it
--- again, as TaskRouter's rejected reservations), the conversation goes back to its place in the
--- queue and on to the next eligible agent; then the agent drains (its freed capacity may fit
--- another conversation). The reason is kept on the conversation (declineReason) for supervisors.
+-- ARGV[9] = agent id, ARGV[10] = offer id, ARGV[11] = reason ('' = none)
+-- The reservation is released, the agent joins the conversation's declined set (not offered it
+-- again while another agent can take it, nor within routing.reoffer_after: DESIGN §7 "Re-offer"),
+-- the conversation goes back to its place in the queue and on to the next eligible agent; then the
+-- agent drains (its freed capacity may fit another conversation). The reason is kept on the conversation (declineReason) for supervisors.
 -- Returns 1. Errors: not_found, forbidden.
 
 R.setup()
@@ -18,6 +18,6 @@ if o.agent ~= aid then fail('forbidden', 'offer ' .. oid .. ' is not yours') end
 local r = R.requeue_offer(oid, nil, true)
 redis.call('HSET', K.conv(o.conv), 'declinedBy', aid, 'declineReason', reason)
 stat('offers_rejected')
-if r and r.live then R.dispatch(o.conv) end
+if r and r.live then R.redispatch(o.conv) end
 R.drain(aid)
 return 1

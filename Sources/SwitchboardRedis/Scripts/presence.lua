@@ -1,6 +1,6 @@
 -- presence: an agent sets its presence (DESIGN §6, §7; agent frame presence.set{status,reason?}).
 --
--- ARGV[8] = agent id, ARGV[9] = available | away | offline, ARGV[10] = reason ('' = none)
+-- ARGV[9] = agent id, ARGV[10] = available | away | offline, ARGV[11] = reason ('' = none)
 -- available: into the avail set of each skill by idleSince, then drains at once.
 -- away/offline: out of the avail sets; pending offers are rescinded (reason "presence") and go to
 -- other agents. Assigned conversations stay with the agent either way.

@@ -1,7 +1,7 @@
 -- queue_position: where a waiting conversation stands, for the visitor's
 -- queue{position,estimatedWaitSeconds} (DESIGN §9).
 --
--- ARGV[8] = conversation id
+-- ARGV[9] = conversation id
 -- The estimate is (position + 1) × the moving average of queued → accepted for the skill (kept by
 -- offer_accept), else the overall average, else 30 s when nothing was accepted yet.
 -- Returns {"position":n,"estimatedWaitSeconds":s} while queued, else {"status":"<status>"}.

@@ -1,7 +1,7 @@
 -- routing_stats: the routing picture for /metrics, GET /v1/queues and GET /v1/agents (DESIGN §9),
 -- and the supervisors' board.
 --
--- ARGV[8…] = skill names to report even when never used (the configured skills)
+-- ARGV[9…] = skill names to report even when never used (the configured skills)
 -- Returns {"queues":{skill:depth},"presence":{"available":n,"away":n,"offline":n},
 --   "agents":[{"id","name","status","reason","connected","load":{kind:n}}],
 --   "counters":{name:n},"waitMs":{skill|"*":ms}}
@@ -11,7 +11,7 @@
 R.setup()
 local skills = {}
 for _, s in ipairs(redis.call('SMEMBERS', K.skills())) do skills[s] = true end
-for i = 8, #ARGV do if ARGV[i] ~= '' then skills[ARGV[i]] = true end end
+for i = 9, #ARGV do if ARGV[i] ~= '' then skills[ARGV[i]] = true end end
 local queues = {}
 for _, s in ipairs(R.sorted_keys(skills)) do queues[s] = redis.call('ZCARD', K.queue(s)) end
 

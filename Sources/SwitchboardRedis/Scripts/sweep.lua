@@ -7,7 +7,9 @@
 --       conversation and its missed count +1 (away(missed) at offer_missed_limit), the conversation
 --       to the next agent (R.expire_offer);
 --   (b) wrap-ups ended (score ≤ now): conversation closed, capacity back, the agent drains;
---   (c) reconnect graces ended for agents still disconnected: evicted (R.evict).
+--   (c) reconnect graces ended for agents still disconnected: evicted (R.evict);
+--   (d) re-offer cooldowns ended (K.reoffer, score ≤ now): a conversation still queued is
+--       dispatched again, now possibly to the agent who declined it (DESIGN §7 "Re-offer").
 -- At most BATCH items of each kind per call; the rest wait for the next tick.
 -- Returns {"expiredOffers":n,"finishedWrapups":n,"endedGraces":n}.
 
@@ -33,6 +35,11 @@ for _, aid in ipairs(redis.call('ZRANGEBYSCORE', K.grace(), '-inf', NOW, 'LIMIT'
     R.evict(aid, 'disconnected')
     ended = ended + 1
   end
+end
+
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.reoffer(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
+  redis.call('ZREM', K.reoffer(), id)
+  if redis.call('HGET', K.conv(id), 'status') == 'queued' then R.redispatch(id) end
 end
 
 return cjson.encode({ expiredOffers = expired, finishedWrapups = finished, endedGraces = ended })

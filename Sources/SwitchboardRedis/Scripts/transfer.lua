@@ -1,17 +1,19 @@
 -- transfer: the assignee hands a conversation on (DESIGN §7 "Transfer"; agent frame
 -- conversation.transfer{conversationId,toAgent|toSkill,note?}).
 --
--- ARGV[8] = agent id, ARGV[9] = conversation id, ARGV[10] = 'agent' | 'skill',
--- ARGV[11] = target agent id or skill, ARGV[12] = note ('' = none)
+-- ARGV[9] = agent id, ARGV[10] = conversation id, ARGV[11] = 'agent' | 'skill',
+-- ARGV[12] = target agent id or skill, ARGV[13] = note ('' = none)
 -- to a skill: released from the agent, skill changed, requeued at the front, dispatched; then the
 --   releasing agent drains.
 -- to an agent: offered to that agent, not forced (TaskRouter-style reservation), if it is
 --   connected, available and has room on the kind (its skills are not checked: a named colleague
 --   was chosen on purpose); else conflict "agent unavailable" and nothing changes. A reject or a
 --   timeout then follows the normal flow from the front of the conversation's queue.
--- Either way the releasing agent is added to the declined set (it never gets its own transfer
--- back), is told conversation.updated, and a system message records the transfer and the note in
--- the conversation log, in the Store's log layout (see _d_store.lua: no id; the stream id is it).
+-- Either way the releasing agent is added to the declined set, as a decline made now (it gets its
+-- own transfer back only when nobody else can take it after routing.reoffer_after), is told
+-- conversation.updated, and a system message records the transfer and the note in
+-- the conversation log, in the Store's log layout (see _d_store.lua: no id; the stream id is it);
+-- a web visitor gets conversation.transferring{conversationId}.
 -- Returns like enqueue. Errors: not_found, forbidden (not the assignee), conflict, bad_request.
 
 R.setup()
@@ -42,7 +44,7 @@ end
 
 R.unassign(id, aid, c.kind)
 redis.call('DEL', K.declined(id))
-redis.call('SADD', K.declined(id), aid)
+R.decline(id, aid)
 if mode == 'skill' then
   c.skill = target
   redis.call('HSET', K.conv(id), 'skill', target)
@@ -64,6 +66,9 @@ redis.call('XADD', K.log(id), '*', 'm',
   .. '"parts":[{"type":"text","text":' .. cjson.encode(text) .. '}],"createdAt":' .. NOW .. '}')
 
 R.emit_updated(aid, id)
-if mode == 'skill' then R.dispatch(id) end
+-- The web visitor learns that the agent it saw has handed it on (the widget shows "transferring"
+-- until the next agent.joined), never the target: skills and colleagues are internal.
+emit_visitor(id, '{"type":"conversation.transferring","conversationId":"' .. id .. '"}')
+if mode == 'skill' then R.redispatch(id) end
 R.drain(aid)
 return cjson.encode(R.outcome(id))

@@ -32,5 +32,4 @@ protocol VisitorSessionHost: AnyObject {
     /// Stores the visitor's message like a webhook's (`IngestPipeline`).
     func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
                 completion: @escaping (Result<IngestOutcome, StoreError>) -> Void)
-    func recordCSAT(conversationId: String, rating: Int, comment: String?, completion: @escaping (Result<Void, StoreError>) -> Void)
 }

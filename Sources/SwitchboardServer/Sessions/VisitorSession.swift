@@ -35,6 +35,11 @@ final class VisitorSession: WebSocketSession {
             waitingInQueue = false
         }
         enqueue(event)
+        // Handed on by its agent: the visitor waits again (queue updates; leaving now abandons).
+        if event.starts(with: Array("{\"type\":\"conversation.transferring\"".utf8)) {
+            waitingInQueue = true
+            refreshQueuePosition()
+        }
     }
 
     override func received(_ message: [UInt8]) {
@@ -81,14 +86,14 @@ final class VisitorSession: WebSocketSession {
         case .typing:
             guard let conversationId else { return }
             broker.store.typing(conversationId: conversationId, from: .visitor, now: now) { _ in }
-        case .csat(let rating, let comment):
-            guard let conversationId else {
-                enqueue(WireEvent.error(ref: ref, code: "bad_request", message: "no conversation to rate"))
-                return
-            }
-            broker.recordCSAT(conversationId: conversationId, rating: rating, comment: comment) { [weak self] r in
+        case .csat(let rating, let comment, let rated):
+            // The conversation the card was made for (or, without one, the visitor's most recently
+            // closed), checked in Redis to be this visitor's and closed: never the one now open
+            // (DESIGN §16).
+            broker.store.rateConversation(identity: Identity(kind: .webchat, address: visitorId), channelId: channel.id,
+                                          conversationId: rated, rating: rating, comment: comment, now: now) { [weak self] r in
                 switch r {
-                case .success: self?.enqueue(WireEvent.ack(ref: ref))
+                case .success(let id): self?.enqueue(WireEvent.ack(ref: ref, ["conversationId": .string(id)]))
                 case .failure(let e): self?.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
                 }
             }

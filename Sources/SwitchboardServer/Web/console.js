@@ -90,7 +90,9 @@
     const r = ev.reason || 'cancelled';
     // The agent's own reject or accept needs no notice.
     if (r === 'rejected' || r === 'accepted') return;
-    UI.toast(SB.tOr('rescind.' + r, SB.t('rescind.other', { r })), r === 'timeout' ? 'warn' : 'info');
+    // A timeout says where the conversation went (next: agent | queue), never more than is true.
+    const key = 'rescind.' + r + (ev.next ? '.' + ev.next : '');
+    UI.toast(SB.tOr(key, SB.tOr('rescind.' + r, SB.t('rescind.other', { r }))), r === 'timeout' ? 'warn' : 'info');
   }
 
   function onAssigned(ev) {

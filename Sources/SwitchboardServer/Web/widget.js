@@ -36,7 +36,7 @@
       serving: '客服 {n} 为您服务', bot: '智能助手为您服务', ended: '会话已结束',
       queue: '您前面还有 {p} 位，预计等待约 {m} 分钟', queueNoEta: '您前面还有 {p} 位，请稍候',
       queueNext: '马上为您接通，请稍候', joined: '客服 {n} 已接入，为您服务', closed: '本次会话已结束，感谢您的咨询。',
-      typing: '客服正在输入…', placeholder: '请输入您的问题，Enter 发送', send: '发送',
+      transferring: '正在为您转接…', typing: '客服正在输入…', placeholder: '请输入您的问题，Enter 发送', send: '发送',
       preTitle: '您好！欢迎咨询，请留下称呼方便客服与您沟通（均为选填）。',
       preName: '称呼', preEmail: '邮箱', start: '开始咨询', you: '我', agent: '客服', system: '系统',
       csatTitle: '请为本次服务评分', csatComment: '您的意见或建议（选填）', csatSubmit: '提交评价',
@@ -51,7 +51,7 @@
       serving: '{n} is helping you', bot: 'Our assistant is helping you', ended: 'Conversation ended',
       queue: '{p} ahead of you, about {m} min wait', queueNoEta: '{p} ahead of you, please hold on',
       queueNext: 'You are next, please hold on', joined: '{n} has joined the chat', closed: 'This conversation has ended. Thank you.',
-      typing: 'Agent is typing…', placeholder: 'Type your question, Enter to send', send: 'Send',
+      transferring: 'Transferring you…', typing: 'Agent is typing…', placeholder: 'Type your question, Enter to send', send: 'Send',
       preTitle: 'Hello! Tell us how to address you (optional).',
       preName: 'Name', preEmail: 'Email', start: 'Start chat', you: 'Me', agent: 'Agent', system: 'System',
       csatTitle: 'How did we do?', csatComment: 'Comments (optional)', csatSubmit: 'Submit',
@@ -73,7 +73,7 @@
     token: saved.token || null, convId: null, ws: null, ready: false, attempt: 0, retry: null,
     panelOpen: false, unread: 0, started: !!saved.token || !!(cfg.name || cfg.email),
     msgs: [], byId: new Map(), byClient: new Map(), agentName: null, queue: null, ended: false,
-    typingUntil: 0, lastTyping: 0, csat: null, bot: false,
+    typingUntil: 0, lastTyping: 0, csat: null, bot: false, transferring: false,
     refs: new Map(), refN: 0, ping: null, // ref → what the ack or error settles
   };
 
@@ -237,6 +237,7 @@
     if (!st.started) s = S.sub;
     else if (!st.ready) s = st.attempt > 0 ? S.offline : S.connecting;
     else if (st.agentName) s = t('serving', { n: st.agentName });
+    else if (st.transferring) s = S.transferring;
     else if (st.ended) s = S.ended;
     else if (st.bot) s = S.bot;
     else if (st.convId) s = S.waiting;
@@ -269,11 +270,21 @@
     comment.addEventListener('input', () => { c.comment = comment.value; });
     box.append(h('div', null, S.csatTitle), stars, h('div', { class: 'hint' }, c.rating ? S.stars[c.rating - 1] : ''), comment,
       h('button', { class: 'go', type: 'button', disabled: !c.rating, onclick: () => {
+        // The conversation this card was made for: the server rates that one, never the one open now.
         const frame = { type: 'csat', rating: c.rating };
+        if (c.convId) frame.conversationId = c.convId;
         if ((c.comment || '').trim()) frame.comment = c.comment.trim().slice(0, 500);
         if (send(frame, { csat: c })) { c.done = true; render(); }
       } }, S.csatSubmit));
     return box;
+  }
+
+  // Removes the rating card (rated or not) once another conversation starts: `convId` is that
+  // conversation's id (null: the visitor started one by writing).
+  function dropCsat(convId) {
+    if (!st.csat || (convId && convId === st.csat.convId)) return;
+    st.csat = null;
+    render();
   }
 
   function system(text) { upsert({ author: 'system', direction: 'out', parts: [{ type: 'text', text }] }); }
@@ -309,7 +320,8 @@
     input.value = '';
     grow();
     st.ended = false;
-    if (st.csat && st.csat.done) st.csat = null;
+    // A new message starts a new conversation: the rating card of the last one goes away.
+    dropCsat();
     const m = { clientId: clientId(), direction: 'in', author: 'contact', parts: [{ type: 'text', text }], createdAt: Date.now(), _state: 'sending' };
     upsert(m);
     transmit(st.byClient.get(m.clientId));
@@ -388,9 +400,10 @@
         st.ready = true;
         st.attempt = 0;
         st.refs.clear();
-        if (!ev.conversationId) { st.agentName = null; st.queue = null; }
+        if (!ev.conversationId) { st.agentName = null; st.queue = null; st.transferring = false; }
         if (ev.visitorToken) st.token = ev.visitorToken;
         st.convId = ev.conversationId || null;
+        if (ev.conversationId) dropCsat(ev.conversationId);
         save();
         for (const m of Array.isArray(ev.history) ? ev.history : []) upsert(m);
         // Anything typed but not confirmed before the drop goes again (same clientId).
@@ -401,7 +414,7 @@
       case 'message': {
         const m = ev.message;
         if (!m) break;
-        if (m.conversationId) { st.convId = m.conversationId; save(); }
+        if (m.conversationId) { st.convId = m.conversationId; dropCsat(m.conversationId); save(); }
         const r = upsert(m);
         if (m.direction === 'out' && m.author !== 'system') {
           st.typingUntil = 0;
@@ -415,7 +428,9 @@
         const s = st.refs.get(ev.ref);
         st.refs.delete(ev.ref);
         if (s && s.msg && ev.messageId) upsert({ clientId: s.msg.clientId, id: ev.messageId });
-        if (ev.conversationId && ev.conversationId !== st.convId) { st.convId = ev.conversationId; st.ended = false; save(); renderChrome(); }
+        if (ev.conversationId && !(s && s.csat) && ev.conversationId !== st.convId) {
+          st.convId = ev.conversationId; st.ended = false; dropCsat(ev.conversationId); save(); renderChrome();
+        }
         break;
       }
       case 'pong': break;
@@ -434,17 +449,27 @@
         // Sent again on every reconnect to a served conversation: announce only a change.
         if (name !== st.agentName) system(t('joined', { n: name }));
         st.agentName = name;
+        st.transferring = false;
         st.queue = null;
         st.bot = false;
         renderChrome();
         break;
       }
+      case 'conversation.transferring':
+        // The agent handed the conversation on: no longer theirs until the next agent.joined.
+        st.agentName = null;
+        st.transferring = true;
+        st.typingUntil = 0;
+        system(S.transferring);
+        renderChrome();
+        break;
       case 'conversation.closed':
         // Ask for a rating after a human served the visitor, even if the server sends no
         // csat.request (the socket still names the conversation, so csat is accepted).
-        if (st.agentName && !st.csat) st.csat = { rating: 0, comment: '', done: false };
+        if (st.agentName && !st.csat) st.csat = { rating: 0, comment: '', done: false, convId: ev.conversationId || st.convId };
         st.ended = true;
         st.agentName = null;
+        st.transferring = false;
         st.queue = null;
         st.convId = null;
         save();
@@ -452,7 +477,7 @@
         render();
         break;
       case 'csat.request':
-        st.csat = { rating: 0, comment: '', done: false };
+        st.csat = { rating: 0, comment: '', done: false, convId: ev.conversationId || (st.csat && st.csat.convId) || null };
         if (!st.panelOpen) st.unread++;
         render();
         break;
