@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(name: "switchboard",
                           dependencies: [
                               "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "SwitchboardCrypto",
-                              "SMSChannel", "WebChatChannel",
+                              "SMSChannel", "WebChatChannel", "WeChatChannel",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),

@@ -32,6 +32,9 @@ public enum WeChatXMLError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 
-    /// The webhook error the adapter answers with (400).
-    public var channelError: ChannelError { .malformed(description) }
+    /// The webhook error the adapter answers with: 413 for an oversize body, else 400.
+    public var channelError: ChannelError {
+        if case .tooLarge = self { return .tooLarge(description) }
+        return .malformed(description)
+    }
 }

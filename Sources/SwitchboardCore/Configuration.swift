@@ -23,6 +23,9 @@ public struct Configuration: Sendable, Equatable {
     public var retention: Double = 90 * 86_400
     /// Events kept per agent stream for `resume` (approximate trim, `XADD MAXLEN ~`).
     public var agentEventBacklog: Int = 10_000
+    /// The largest media blob kept (`media.max_bytes`, DESIGN §10.8): 10 MiB by default, the
+    /// WeChat limit for a temporary image.
+    public var mediaMaxBytes: Int = 10 << 20
 
     public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), publicBaseURL: String? = nil,
                 dataDir: String = "./var", node: NodeSettings = NodeSettings(), redis: RedisSettings = RedisSettings(),

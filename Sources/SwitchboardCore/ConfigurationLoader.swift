@@ -13,6 +13,7 @@ public enum ConfigurationLoader {
     static let topLevelKeys = [
         "listen", "public_base_url", "data_dir", "node", "redis", "tls", "limits", "routing", "skills",
         "agents", "api_keys", "visitor_token_secret", "outbox", "channels", "log_level", "retention", "agent_event_backlog",
+        "media",
     ]
     /// swift-log's levels, which is what the executable maps this to.
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -58,6 +59,10 @@ public enum ConfigurationLoader {
         config.limits = readLimits(reader.mapping(map["limits"], at: "limits"), reader)
         config.routing = readRouting(reader.mapping(map["routing"], at: "routing"), reader)
         config.outbox = readOutbox(reader.mapping(map["outbox"], at: "outbox"), reader)
+        if let media = reader.mapping(map["media"], at: "media") {
+            reader.checkKeys(media, allowed: ["max_bytes"])
+            config.mediaMaxBytes = reader.size(media, "max_bytes", default: config.mediaMaxBytes)
+        }
         config.logLevel = reader.oneOf(map, "log_level", default: config.logLevel, allowed: logLevels)
         config.retention = reader.duration(map, "retention", default: config.retention)
         config.agentEventBacklog = reader.integer(map, "agent_event_backlog", default: config.agentEventBacklog, in: 100...10_000_000)

@@ -82,6 +82,20 @@ public final class RedisAsyncConnection: RedisCommanding {
         }
     }
 
+    /// A command whose arguments are bytes, not text (a media blob): sent as they are.
+    public func send(bytes args: [[UInt8]], completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
+        guard let ac, isConnected, !tearingDown else {
+            completion(.failure(.unavailable("redis \(name) not connected")))
+            return
+        }
+        let box = ReplyBox(persistent: false, completion: completion)
+        let privdata = Unmanaged.passRetained(box).toOpaque()
+        if !submitFormatted(ac, RedisClientSupport.resp(bytes: args), privdata) {
+            Unmanaged<ReplyBox>.fromOpaque(privdata).release()
+            completion(.failure(.unavailable("redis \(name): command not accepted")))
+        }
+    }
+
     /// SUBSCRIBE: `onMessage(channel, payload)` runs for every message until the connection drops.
     /// Use a dedicated connection: a subscribed connection can issue nothing else (RESP2).
     public func subscribe(_ channel: String, onMessage: @escaping (String, [UInt8]) -> Void,
@@ -116,10 +130,14 @@ public final class RedisAsyncConnection: RedisCommanding {
     /// Queues `args` (formatted as RESP here, see `RedisClientSupport.resp`) with the retained
     /// `ReplyBox` at `privdata` as the callback's context. False when hiredis refuses it.
     private func submit(_ ac: UnsafeMutablePointer<redisAsyncContext>, _ args: [String], _ privdata: UnsafeMutableRawPointer) -> Bool {
+        submitFormatted(ac, RedisClientSupport.resp(args), privdata)
+    }
+
+    private func submitFormatted(_ ac: UnsafeMutablePointer<redisAsyncContext>, _ formatted: [UInt8], _ privdata: UnsafeMutableRawPointer) -> Bool {
         // NUL-terminated like hiredis' own sds commands: `__redisAsyncCommand` scans the command
         // with strchr (to spot SUBSCRIBE and its channels), which ran past an unterminated buffer
         // (an assertion failure in hiredis, seen in the e2e suite). The NUL is not sent.
-        var command = RedisClientSupport.resp(args)
+        var command = formatted
         command.append(0)
         return command.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: CChar.self) { redisAsyncFormattedCommand(ac, redisReplyCallback, privdata, $0.baseAddress, $0.count - 1) }

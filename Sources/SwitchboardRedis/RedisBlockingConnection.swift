@@ -35,11 +35,18 @@ public final class RedisBlockingConnection: RedisCommanding {
         completion(command(args))
     }
 
+    public func send(bytes args: [[UInt8]], completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
+        completion(formatted(RedisClientSupport.resp(bytes: args)))
+    }
+
     /// Runs one command and returns its reply.
     public func command(_ args: [String]) -> Result<RedisReply, RedisError> {
-        guard let c = context else { return .failure(.unavailable("connection closed")) }
         // The same RESP encoding as the async client (RedisClientSupport.resp), then one reply.
-        let command = RedisClientSupport.resp(args)
+        formatted(RedisClientSupport.resp(args))
+    }
+
+    private func formatted(_ command: [UInt8]) -> Result<RedisReply, RedisError> {
+        guard let c = context else { return .failure(.unavailable("connection closed")) }
         let appended = command.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(c, $0.baseAddress, $0.count) }
         }

@@ -27,6 +27,19 @@ enum RedisClientSupport {
         }
     }
 
+    /// Binary-safe arguments (media blobs) as one RESP array: the same framing as `resp(_:)`.
+    static func resp(bytes args: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(24 + args.reduce(0) { $0 + $1.count + 25 })
+        out.append(contentsOf: Array("*\(args.count)\r\n".utf8))
+        for arg in args {
+            out.append(contentsOf: Array("$\(arg.count)\r\n".utf8))
+            out.append(contentsOf: arg)
+            out.append(contentsOf: [13, 10])
+        }
+        return out
+    }
+
     /// Writes `<type><decimal>\r\n` (e.g. `$12\r\n`) at `out`; returns the bytes written.
     @inline(__always)
     private static func writeHeader(_ type: UInt8, _ value: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {

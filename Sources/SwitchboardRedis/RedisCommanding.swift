@@ -10,6 +10,8 @@
 ///   client used by tests and the CLI calls `completion` before `send` returns.
 public protocol RedisCommanding: AnyObject {
     func send(_ args: [String], completion: @escaping (Result<RedisReply, RedisError>) -> Void)
+    /// The same for arguments that are bytes, not text (media blobs), sent unchanged.
+    func send(bytes args: [[UInt8]], completion: @escaping (Result<RedisReply, RedisError>) -> Void)
 }
 
 extension RedisCommanding {

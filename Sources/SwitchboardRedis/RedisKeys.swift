@@ -9,6 +9,9 @@ public struct RedisKeys: Sendable {
         self.prefix = prefix
     }
 
+    /// hash: one conversation (the scripts' `K.conv`).
+    public func conversation(_ id: String) -> String { prefix + "conv:{" + id + "}" }
+
     /// string: set while a contact is opted out of proactive messages on a channel (DESIGN §14;
     /// WeChat `unsubscribe`, SMS `TD`). Value: when (ms).
     public func optOut(channel: String, identity: Identity) -> String {
@@ -20,6 +23,10 @@ public struct RedisKeys: Sendable {
     public func credential(_ cacheKey: String) -> String { prefix + "cred:" + cacheKey }
     /// string, PX: held by the one node refreshing that token.
     public func credentialLock(_ cacheKey: String) -> String { prefix + "cred:" + cacheKey + ":lock" }
+
+    /// hash: one provider media item fetched for a conversation (DESIGN §10.8): `conv`, `mime`,
+    /// `name`, `size`, `data` (the bytes), kept for the conversation's retention.
+    public func media(channel: String, mediaId: String) -> String { prefix + "media:" + channel + ":" + mediaId }
 
     /// string: where the next pull of one source starts (WeCom `sync_msg` cursor per `open_kfid`).
     public func pullCursor(channel: String, source: String) -> String { prefix + "pull:" + channel + ":" + source + ":cursor" }

@@ -131,6 +131,9 @@ public final class Broker {
         let pulls = PullRunner(store: store, http: client, credentials: credentials, ingest: ingestPipeline, adapters: adapters,
                                nodeId: nodeId, logger: logger)
         ingestPipeline.onPullTrigger = { channel, trigger in pulls.triggered(channel, trigger) }
+        let media = MediaService(store: store, http: client, credentials: credentials, adapters: adapters,
+                                 maxBytes: configuration.mediaMaxBytes, retentionSeconds: Int(configuration.retention), logger: logger)
+        ingestPipeline.onMedia = { channelId, conversationId, ids in media.stored(channelId: channelId, conversationId: conversationId, mediaIds: ids) }
         // One per-IP budget for every public endpoint (visitor sockets, unsigned webhooks): DESIGN §11.
         publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
         webChat = WebChatService(tokens: visitorTokens, limiter: publicLimiter, sessions: sessions)
@@ -143,6 +146,7 @@ public final class Broker {
         webhooks = ChannelWebhookEndpoint(channels: configuration.channels, adapters: adapters, ingest: ingestPipeline, readiness: readiness,
                                           workers: workers, limiter: publicLimiter, logger: logger, clock: clock)
         http.mount(ChannelWebhookEndpoint.prefix, webhooks)
+        http.mount(MediaReference.prefix, MediaEndpoint(agents: configuration.agents, readiness: readiness, store: store, media: media))
         http.mount("/v1/", RESTEndpoint(apiKeys: configuration.apiKeys, skills: configuration.skills, readiness: readiness, store: store,
                                         router: router, replies: replies, clock: clock))
 

@@ -6,12 +6,14 @@ import SwitchboardCrypto
 import SMSChannel
 import SwitchboardServer
 import WebChatChannel
+import WeChatChannel
 
 /// The channel kinds this build serves: one factory per channel target under `Channels/`. Adding a
 /// channel means its folder, its target in Package.swift, and one line here.
 let channelCatalog = ChannelCatalog([
     SMSChannelFactory(),
     WebChatChannelFactory(),
+    WeChatChannelFactory(),
 ])
 
 /// The executable: CLI, config loading, wiring. Thin on purpose (DESIGN §3); the broker lives in

@@ -16,6 +16,11 @@ final class CountingRedis: RedisCommanding {
         inner.send(args, completion: completion)
     }
 
+    func send(bytes args: [[UInt8]], completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
+        sent.append(args.map { String(decoding: $0, as: UTF8.self) })
+        inner.send(bytes: args, completion: completion)
+    }
+
     func reset() { sent = [] }
 }
 

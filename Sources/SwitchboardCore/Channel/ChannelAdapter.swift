@@ -45,11 +45,15 @@ public protocol ChannelAdapter: Sendable {
     /// Messages a provider makes the broker pull (WeCom `sync_msg`) after an `InboundEvent.fetch`.
     /// Nil: every message arrives in the webhook itself.
     var puller: (any ChannelPuller)? { get }
+
+    /// Fetches media the provider keeps by id (WeChat `media/get`). Nil: media arrive as URLs.
+    var media: (any MediaSource)? { get }
 }
 
 extension ChannelAdapter {
     public var credentials: (any CredentialSource)? { nil }
     public var puller: (any ChannelPuller)? { nil }
+    public var media: (any MediaSource)? { nil }
 
     /// The route `request` addresses, if this channel declares one.
     public func route(for subpath: String) -> ChannelRoute? {

@@ -32,9 +32,13 @@ public struct InboundMessage: Sendable, Equatable {
     /// The skill a new conversation queues for instead of the channel's (a WeChat menu key mapped
     /// by `menu_skills`, an IVR digit). Nil: the channel's skill.
     public var skill: String?
+    /// Provider media ids the parts refer to (`MediaReference.url`), fetched by the server's
+    /// `MediaSource` flow once the message is stored.
+    public var mediaToFetch: [String]
 
     public init(from: Identity, displayName: String? = nil, externalId: String, parts: [MessagePart], to: String? = nil,
-                subject: String? = nil, threadKeys: [String] = [], conversationHint: String? = nil, skill: String? = nil) {
+                subject: String? = nil, threadKeys: [String] = [], conversationHint: String? = nil, skill: String? = nil,
+                mediaToFetch: [String] = []) {
         self.from = from
         self.displayName = displayName
         self.externalId = externalId
@@ -44,6 +48,7 @@ public struct InboundMessage: Sendable, Equatable {
         self.threadKeys = threadKeys
         self.conversationHint = conversationHint
         self.skill = skill
+        self.mediaToFetch = mediaToFetch
     }
 }
 

@@ -30,9 +30,14 @@ final class HTTPClientRequest: LoopConnection {
 
     /// Bounded response capture: provider answers are small JSON; more is not needed to decide.
     static let maxResponseBytes = 64 << 10
+    /// The most of the answer kept; past it the request ends as an error (a media fetch must not
+    /// be mistaken for a whole file when it was cut).
+    private let responseLimit: Int
+    private var overflowed = false
 
     init(target: HTTPClientTarget, headers: [String: String], body: [UInt8], context: OpaquePointer,
-         completion: @escaping (HTTPClientResult) -> Void) {
+         maxResponseBytes: Int = HTTPClientRequest.maxResponseBytes, completion: @escaping (HTTPClientResult) -> Void) {
+        self.responseLimit = maxResponseBytes
         self.request = target
         self.body = body
         self.completion = completion
@@ -147,13 +152,17 @@ final class HTTPClientRequest: LoopConnection {
             }
 
         case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-            if let input, received.count < Self.maxResponseBytes {
-                received.append(contentsOf: UnsafeRawBufferPointer(start: input, count: min(len, Self.maxResponseBytes - received.count)))
+            if let input, len > 0 {
+                let room = responseLimit - received.count
+                if room > 0 { received.append(contentsOf: UnsafeRawBufferPointer(start: input, count: min(len, room))) }
+                if len > room { overflowed = true }
             }
             return 0
 
         case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-            finish(HTTPClientResult(status: status, body: received, error: nil))
+            finish(overflowed && responseLimit > Self.maxResponseBytes
+                   ? HTTPClientResult(status: 0, body: [], error: "the answer is larger than \(responseLimit) bytes")
+                   : HTTPClientResult(status: status, body: received, error: nil))
             return -1
 
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:

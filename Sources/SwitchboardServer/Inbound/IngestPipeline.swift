@@ -19,6 +19,8 @@ final class IngestPipeline {
     private let clock: () -> Int64
     /// Runs the channel's puller for a recorded trigger (set once the pull runner exists).
     var onPullTrigger: ((ChannelConfig, PullTrigger) -> Void)?
+    /// A stored message names provider media (`InboundMessage.mediaToFetch`): fetch them.
+    var onMedia: ((_ channelId: String, _ conversationId: String, _ mediaIds: [String]) -> Void)?
 
     /// A WeCom callback `Token` is valid for 10 minutes
     /// (https://kf.weixin.qq.com/api/doc/path/94745: "10分钟内有效").
@@ -44,6 +46,9 @@ final class IngestPipeline {
                 completion(.failure(e))
             case .success(let outcome):
                 if !outcome.duplicate { self.metrics.inbound(channel: channel.id) }
+                if !message.mediaToFetch.isEmpty, !outcome.duplicate {
+                    self.onMedia?(channel.id, outcome.conversationId, message.mediaToFetch)
+                }
                 // Enqueue is idempotent, so a retried webhook whose first attempt stored the message
                 // but failed before enqueueing still gets its conversation routed.
                 guard outcome.created || (outcome.duplicate && outcome.status == .queued) else {

@@ -18,13 +18,17 @@ final class OutboundHTTPClient {
         self.timeout = timeout
     }
 
-    func perform(_ request: OutboundHTTPRequest, completion: @escaping (TransportResponse) -> Void) {
+    /// `maxResponseBytes` bounds the answer kept; a media fetch raises it, and an answer past a
+    /// raised limit ends as an error rather than as a cut file.
+    func perform(_ request: OutboundHTTPRequest, maxResponseBytes: Int = HTTPClientRequest.maxResponseBytes,
+                 completion: @escaping (TransportResponse) -> Void) {
         guard let target = HTTPClientTarget(method: request.method, url: request.url) else {
             completion(TransportResponse(status: 0, body: [], error: "invalid URL '\(request.url)'"))
             return
         }
         let go: (HTTPClientTarget) -> Void = { [context, vhost, timeout] resolved in
-            let client = HTTPClientRequest(target: resolved, headers: request.headers, body: request.body, context: context) { result in
+            let client = HTTPClientRequest(target: resolved, headers: request.headers, body: request.body, context: context,
+                                           maxResponseBytes: maxResponseBytes) { result in
                 completion(TransportResponse(status: result.status, body: result.body, error: result.error))
             }
             client.start(context: context, vhost: vhost, timeout: timeout)
