@@ -69,7 +69,7 @@ let package = Package(
         // HTTP POST → XADD → push on the same lws + async-hiredis stack.
         .executableTarget(name: "LoadGen",
                           dependencies: [
-                              "CLibWebSockets", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel",
+                              "CLibWebSockets", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel", "WeChatChannel",
                               .product(name: "Histogram", package: "hdrhistogram-swift"),
                           ],
                           path: "Bench/LoadGen"),
@@ -78,8 +78,10 @@ let package = Package(
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
         .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel", "WeChatChannel"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis"]),
-        .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis"]),
+        // A throwaway redis-server per test case, shared by the integration tiers.
+        .target(name: "SwitchboardTestSupport", dependencies: ["SwitchboardRedis"], path: "Tests/Support"),
+        .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis", "SwitchboardTestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis", "SwitchboardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

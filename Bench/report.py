@@ -124,6 +124,18 @@ table.append(f"| **S6** Redis round trips per inbound message (S1 broker runs, `
              f"| **{fmt(med(sc), '{:.2f}')} script calls/msg**; {fmt(med(cm), '{:.1f}')} commands/msg counting those inside the script ({top}) "
              f"| {listing(sc, '{:.2f}')} | {verdict(ok6)} | (from S1) |")
 
+# S7: the S1 harness with WeChat safe-mode callbacks; ratio to S1's broker in the same run.
+w7 = values("S7-broker", "msgs_per_s")
+pairs7 = [(w["msgs_per_s"], s["msgs_per_s"]) for w, s in zip(runs("S7-broker"), runs("S1-broker"))
+          if w.get("msgs_per_s") and s.get("msgs_per_s")]
+ratios7 = [x / y for x, y in pairs7]
+lost7 = sum(r.get("lost", 0) + r.get("duplicates", 0) for r in runs("S7-broker"))
+cpu7 = med(values("S7-broker", "cpu_us_per_event"))
+ok7 = None if not ratios7 else (med(ratios7) >= 0.8 and lost7 == 0)
+table.append(f"| **S7** WeChat safe mode (S1 with AES-encrypted, signed Official Account callbacks) | ≥ 0.8× S1, zero loss "
+             f"| **{fmt(med(w7))} msgs/s**; ratio to S1 **{fmt(med(ratios7), '{:.2f}')}×**; broker CPU per message {fmt(cpu7, '{:.0f}')} µs (S1 {fmt(cpu_b, '{:.0f}')} µs); lost+dup {lost7}{failures('S7-broker')} "
+             f"| {listing(w7)}; ratios {listing(ratios7, '{:.2f}')} | {verdict(ok7)} | {command('S7-broker')} |")
+
 
 def sh(*cmd):
     try:

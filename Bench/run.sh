@@ -4,7 +4,7 @@
 #
 # Environment: BIN (default .build/release), REPEAT (runs per scenario, default 3), DUR (seconds
 # of load per run, default 10), S4_CONNECTIONS (default 100000), NO_README=1 to leave the README,
-# SCENARIOS (default "S1 S2 S3 S4 S5"; S6 comes from the S1 runs) to run a subset, e.g. while
+# SCENARIOS (default "S1 S2 S3 S4 S5 S7"; S6 comes from the S1 runs) to run a subset, e.g. while
 # profiling one of them (a subset never rewrites the README: its table would be partial).
 #
 # Everything it starts — two redis-servers (one for the broker, one for the Baseline), the broker,
@@ -17,8 +17,8 @@ BIN=${BIN:-.build/release}
 REPEAT=${REPEAT:-3}
 DUR=${DUR:-10}
 S4_CONNECTIONS=${S4_CONNECTIONS:-100000}
-SCENARIOS=${SCENARIOS:-S1 S2 S3 S4 S5}
-[ "$SCENARIOS" = "S1 S2 S3 S4 S5" ] || NO_README=1
+SCENARIOS=${SCENARIOS:-S1 S2 S3 S4 S5 S7}
+[ "$SCENARIOS" = "S1 S2 S3 S4 S5 S7" ] || NO_README=1
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
@@ -157,14 +157,25 @@ PY
 # ---------------------------------------------------------------------------------------------
 # S1 throughput + S6 round trips + S2 latency: 100 agents, 1,000 conversations, already assigned.
 S1_ARGS=(--agents 100 --contacts 1000 --connections 64 --rate 0 --duration "$DUR" --channel sms-s00)
-want S1 && for r in $(seq 1 "$REPEAT"); do
-  start_baseline
-  run_lg S1-baseline "$r" messages --target baseline --server "127.0.0.1:$LPORT" "${S1_ARGS[@]}" \
-    --server-pid "$BASELINE_PID" --redis "127.0.0.1:$BRPORT" --label S1-baseline --run-id "b$r$START"
-  start_broker s1 --agents 100 --skills 1 --capacity 20
-  run_lg S1-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" "${S1_ARGS[@]}" \
-    --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S1-broker --run-id "s$r$START"
-done
+# S7 (WeChat safe mode) runs in the same loop as S1, alternating, so its ratio to S1 is taken
+# from runs on the same machine state: the same harness, an encrypted WeChat callback instead of
+# a Twilio SMS.
+S7_ARGS=(--agents 100 --contacts 1000 --connections 64 --rate 0 --duration "$DUR" --channel wx-s00)
+if want S1 || want S7; then for r in $(seq 1 "$REPEAT"); do
+  if want S1; then
+    start_baseline
+    run_lg S1-baseline "$r" messages --target baseline --server "127.0.0.1:$LPORT" "${S1_ARGS[@]}" \
+      --server-pid "$BASELINE_PID" --redis "127.0.0.1:$BRPORT" --label S1-baseline --run-id "b$r$START"
+    start_broker s1 --agents 100 --skills 1 --capacity 20
+    run_lg S1-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" "${S1_ARGS[@]}" \
+      --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S1-broker --run-id "s$r$START"
+  fi
+  if want S7; then
+    start_broker s7 --agents 100 --skills 1 --capacity 20
+    run_lg S7-broker "$r" messages --target broker --server "127.0.0.1:$BPORT" "${S7_ARGS[@]}" \
+      --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S7-broker --run-id "w$r$START"
+  fi
+done; fi
 stop_baseline
 
 S2_ARGS=(--agents 100 --contacts 1000 --connections 64 --rate 5000 --duration "$DUR" --warmup 1 --channel sms-s00)

@@ -3,7 +3,8 @@ import SwitchboardCrypto
 
 /// The broker configuration the benchmark runs against, generated so that the LoadGen knows every
 /// token: agent `a<i>` signs in with `bench-token-<i>`; skills are `s00`…; each skill has a Twilio
-/// SMS channel `sms-<skill>` signed with `WebhookBuilder.authToken`.
+/// SMS channel `sms-<skill>` signed with `WebhookBuilder.authToken`, and a WeChat Official Account
+/// `wx-<skill>` in safe mode with `WeChatWebhookBuilder`'s keys.
 enum BenchConfig {
     static func token(_ agent: Int) -> String { "bench-token-\(agent)" }
     static func skill(_ i: Int) -> String { String(format: "s%02d", i) }
@@ -24,7 +25,7 @@ enum BenchConfig {
                 "id": "a\(i)", "name": "Agent \(i)", "role": "agent",
                 "token_sha256": Digest.sha256Hex(Array(token(i).utf8)),
                 "skills": [skill(i % skills): 5],
-                "capacity": ["sms": cap, "webchat": cap],
+                "capacity": ["sms": cap, "webchat": cap, "wechat": cap],
             ])
         }
         var channels: [[String: Any]] = [["id": "web", "kind": "webchat", "skill": skill(0)]]
@@ -35,6 +36,12 @@ enum BenchConfig {
                 "public_url": "\(base)/v1/channels/\(id)/twilio", "skill": skill(s), "priority": 0,
                 "outbound": ["url": "http://127.0.0.1:9/2010-04-01/Accounts/ACbench/Messages.json", "account_sid": "ACbench",
                              "from": WebhookBuilder.to],
+            ])
+            // S7: a WeChat Official Account in safe mode per skill (its API is never called here).
+            channels.append([
+                "id": "wx-\(skill(s))", "kind": "wechat", "provider": "official_account", "app_id": WeChatWebhookBuilder.appId,
+                "app_secret": "bench-wx-secret", "token": WeChatWebhookBuilder.token,
+                "encoding_aes_key": WeChatWebhookBuilder.encodingAESKey, "api_base": "http://127.0.0.1:9", "skill": skill(s),
             ])
         }
         let config: [String: Any] = [

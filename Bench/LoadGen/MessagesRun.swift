@@ -42,6 +42,8 @@ final class MessagesRun: WSOwner, HTTPOwner {
     let serverPid: Int32?
     let redis: (String, Int)?
     let webhook: WebhookBuilder
+    /// S7: WeChat safe-mode callbacks instead of Twilio SMS, for a `wx-…` channel.
+    let wechat: WeChatWebhookBuilder?
 
     private(set) var phase = Phase.connecting
     private var failure: String?
@@ -107,6 +109,9 @@ final class MessagesRun: WSOwner, HTTPOwner {
         serverPid = o.optional("server-pid").flatMap { Int32($0) }
         redis = o.optional("redis").map { _ in o.endpoint("redis", "") }
         webhook = WebhookBuilder(host: host, port: port, sidPrefix: "SM\(o.string("run-id", String(getpid())))x")
+        wechat = channel.hasPrefix("wx-")
+            ? WeChatWebhookBuilder(host: host, port: port, runNumber: UInt64(bitPattern: Int64(o.string("run-id", String(getpid())).hashValue)) % 1_000_000_000)
+            : nil
         seedDone = [Bool](repeating: false, count: contacts)
         phoneOf = (0..<contacts).map { String(format: "+1555%07d", $0) }
     }
@@ -253,7 +258,8 @@ final class MessagesRun: WSOwner, HTTPOwner {
     }
 
     private func send(on c: HTTPConn, id: Int, contact: Int, ns: UInt64) {
-        let request = webhook.request(channel: channel, from: phoneOf[contact], id: id, ns: ns)
+        let request = wechat?.request(channel: channel, from: "oBench" + phoneOf[contact].dropFirst(), id: id, ns: ns)
+            ?? webhook.request(channel: channel, from: phoneOf[contact], id: id, ns: ns)
         c.inflight = id
         c.sentAt = monoNs()
         let ok = request.withUnsafeBytes { c.send($0) }

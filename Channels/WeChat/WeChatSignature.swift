@@ -38,7 +38,12 @@ public enum WeChatSignature {
 
     private static func sha1OfSorted(_ values: [String]) -> String {
         let sorted = values.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
-        return Digest.sha1Hex(sorted.joined())
+        // One contiguous buffer: `joined()` handed the digest a FlattenSequence that it walked a
+        // byte at a time through unspecialized generics (perf: ~25% of the broker's CPU in S7).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(sorted.reduce(0) { $0 + $1.count })
+        for value in sorted { bytes.append(contentsOf: value) }
+        return Digest.sha1Hex(bytes)
     }
 
     /// Compares the raw digests: hex of the wrong length or with non-hex characters is invalid.

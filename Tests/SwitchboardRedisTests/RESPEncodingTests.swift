@@ -1,3 +1,4 @@
+import SwitchboardTestSupport
 import XCTest
 @testable import SwitchboardRedis
 

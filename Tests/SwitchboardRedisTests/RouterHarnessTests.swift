@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardTestSupport
 import XCTest
 import SwitchboardCore
 @testable import SwitchboardRedis

@@ -10,7 +10,7 @@ import SwitchboardRedis
 /// On one node, concurrent requests for the same media share one fetch. Loop thread only.
 final class MediaService {
     private let store: Store
-    private let http: OutboundHTTPClient
+    private let http: HTTPTransport
     private let credentials: CredentialCache
     private let adapters: [String: any ChannelAdapter]
     private let maxBytes: Int
@@ -23,7 +23,7 @@ final class MediaService {
         let message: String
     }
 
-    init(store: Store, http: OutboundHTTPClient, credentials: CredentialCache, adapters: [String: any ChannelAdapter],
+    init(store: Store, http: HTTPTransport, credentials: CredentialCache, adapters: [String: any ChannelAdapter],
          maxBytes: Int, retentionSeconds: Int, logger: Logger) {
         self.store = store
         self.http = http

@@ -11,7 +11,9 @@ import SwitchboardRedis
 /// it looks for a trigger that arrived meanwhile and pulls again before letting go, and looks once
 /// more after letting go, so a trigger recorded while another node held the lock is never
 /// stranded. The lock is renewed after every page; a node that dies leaves the lock to expire and
-/// the cursor where it was (dedup absorbs the repeated page).
+/// the cursor where it was (dedup absorbs the repeated page). A lock this node still holds from a
+/// run that has ended (its release failed while Redis refused writes) is taken back at the next
+/// trigger instead of waiting out its TTL; a run still going on this node is never doubled.
 ///
 /// Loop thread only.
 final class PullRunner {
@@ -22,14 +24,16 @@ final class PullRunner {
     static let maxPagesPerRun = 1000
 
     private let store: Store
-    private let http: OutboundHTTPClient
+    private let http: HTTPTransport
     private let credentials: CredentialCache
     private let ingest: IngestPipeline
     private let adapters: [String: any ChannelAdapter]
     private let owner: String
     private let logger: Logger
+    /// `channel|source` of the runs going on on this node.
+    private var running: Set<String> = []
 
-    init(store: Store, http: OutboundHTTPClient, credentials: CredentialCache, ingest: IngestPipeline,
+    init(store: Store, http: HTTPTransport, credentials: CredentialCache, ingest: IngestPipeline,
          adapters: [String: any ChannelAdapter], nodeId: String, logger: Logger) {
         self.store = store
         self.http = http
@@ -43,10 +47,21 @@ final class PullRunner {
     /// A trigger for `trigger.source` was recorded: pull it unless another node already does.
     func triggered(_ channel: ChannelConfig, _ trigger: PullTrigger) {
         guard let adapter = adapters[channel.id], let puller = adapter.puller else { return }
+        let name = channel.id + "|" + trigger.source
+        // A run going on here picks the recorded trigger up before it lets go.
+        guard !running.contains(name) else { return }
         let lock = store.keys.pullLock(channel: channel.id, source: trigger.source)
+        let run = Run(channel: channel, adapter: adapter, puller: puller, source: trigger.source, lock: lock)
+        running.insert(name)
         store.acquireLock(lock, owner: owner, ttlMs: Self.lockTtlMs) { [weak self] result in
-            guard let self, case .success(true) = result else { return }   // another node pulls, and will see the trigger
-            self.nextTrigger(Run(channel: channel, adapter: adapter, puller: puller, source: trigger.source, lock: lock))
+            guard let self else { return }
+            if case .success(true) = result { return self.nextTrigger(run) }
+            // Held: by another node (which will see the trigger), or by an ended run of ours.
+            self.store.renewLock(lock, owner: self.owner, ttlMs: Self.lockTtlMs) { [weak self] renewed in
+                guard let self else { return }
+                if case .success(true) = renewed { return self.nextTrigger(run) }
+                self.running.remove(name)
+            }
         }
     }
 
@@ -144,6 +159,7 @@ final class PullRunner {
     /// Lets go of the source; with `recheck`, a trigger recorded between the last look and the
     /// release is pulled by whoever wins the lock next (this node, if nobody else).
     private func finish(_ run: Run, recheck: Bool) {
+        running.remove(run.channel.id + "|" + run.source)
         store.releaseLock(run.lock, owner: owner) { [weak self] _ in
             guard let self, recheck else { return }
             self.store.takePullTrigger(channelId: run.channel.id, source: run.source) { [weak self] result in

@@ -23,12 +23,12 @@ final class CredentialCache {
     static let maxWaitSteps = 50
 
     private let store: Store
-    private let http: OutboundHTTPClient
+    private let http: HTTPTransport
     private let owner: String
     private let schedule: (Double, @escaping () -> Void) -> Void
     private var waiting: [String: [(Result<String, CredentialError>) -> Void]] = [:]
 
-    init(store: Store, http: OutboundHTTPClient, nodeId: String, schedule: @escaping (Double, @escaping () -> Void) -> Void) {
+    init(store: Store, http: HTTPTransport, nodeId: String, schedule: @escaping (Double, @escaping () -> Void) -> Void) {
         self.store = store
         self.http = http
         self.owner = nodeId

@@ -1,11 +1,24 @@
 import Foundation
 import SwitchboardCore
 
+/// How the server's parts make provider requests (deliveries, tokens, pulls, media): one
+/// `TransportResponse` per request, on the loop thread; status 0 with `error` when no answer came.
+/// `OutboundHTTPClient` is the implementation; tests give the parts a scripted one.
+protocol HTTPTransport: AnyObject {
+    func perform(_ request: OutboundHTTPRequest, maxResponseBytes: Int, completion: @escaping (TransportResponse) -> Void)
+}
+
+extension HTTPTransport {
+    func perform(_ request: OutboundHTTPRequest, completion: @escaping (TransportResponse) -> Void) {
+        perform(request, maxResponseBytes: HTTPClientRequest.maxResponseBytes, completion: completion)
+    }
+}
+
 /// Makes provider API requests (deliveries, token refreshes, pulls) on the loop with lws' client,
 /// resolving a host name on a worker thread first (DESIGN §5: DNS is synchronous in this lws
 /// build). Every request ends in exactly one `TransportResponse`: status 0 with `error` when no
 /// answer came (refused, timed out, unresolvable). Loop thread only.
-final class OutboundHTTPClient {
+final class OutboundHTTPClient: HTTPTransport {
     private let context: OpaquePointer
     private let vhost: OpaquePointer
     private let workers: WorkerPool
@@ -20,8 +33,7 @@ final class OutboundHTTPClient {
 
     /// `maxResponseBytes` bounds the answer kept; a media fetch raises it, and an answer past a
     /// raised limit ends as an error rather than as a cut file.
-    func perform(_ request: OutboundHTTPRequest, maxResponseBytes: Int = HTTPClientRequest.maxResponseBytes,
-                 completion: @escaping (TransportResponse) -> Void) {
+    func perform(_ request: OutboundHTTPRequest, maxResponseBytes: Int, completion: @escaping (TransportResponse) -> Void) {
         guard let target = HTTPClientTarget(method: request.method, url: request.url) else {
             completion(TransportResponse(status: 0, body: [], error: "invalid URL '\(request.url)'"))
             return

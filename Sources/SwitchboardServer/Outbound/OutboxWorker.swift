@@ -21,7 +21,7 @@ import SwitchboardRedis
 /// Loop thread only.
 final class OutboxWorker {
     private let store: Store
-    private let http: OutboundHTTPClient
+    private let http: HTTPTransport
     private let credentials: CredentialCache
     private let adapters: [String: any ChannelAdapter]
     private let settings: OutboxSettings
@@ -45,7 +45,7 @@ final class OutboxWorker {
     /// of the largest message the console sends needs 9; a loop in an adapter stops here.
     static let maxStepsPerAttempt = 16
 
-    init(store: Store, http: OutboundHTTPClient, credentials: CredentialCache, adapters: [String: any ChannelAdapter],
+    init(store: Store, http: HTTPTransport, credentials: CredentialCache, adapters: [String: any ChannelAdapter],
          settings: OutboxSettings, nodeId: String, metrics: BrokerMetrics, logger: Logger, readiness: ReadinessProbe,
          clock: @escaping () -> Int64) {
         self.store = store

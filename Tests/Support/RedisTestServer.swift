@@ -4,11 +4,11 @@ import SwitchboardRedis
 
 /// A throwaway `redis-server` on a free loopback port for one test case (DESIGN §13, tier 2).
 /// Persistence is off: these tests check script semantics, not durability.
-final class RedisTestServer {
-    let port: Int
+public final class RedisTestServer {
+    public let port: Int
     private let process: Process
 
-    init() throws {
+    public init() throws {
         port = try Self.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.redisServerPath())
@@ -31,18 +31,18 @@ final class RedisTestServer {
 
     deinit { stop() }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
     }
 
-    func connect() throws -> RedisBlockingConnection {
+    public func connect() throws -> RedisBlockingConnection {
         try RedisBlockingConnection(host: "127.0.0.1", port: port)
     }
 
-    static func redisServerPath() -> String {
+    public static func redisServerPath() -> String {
         for p in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] where FileManager.default.isExecutableFile(atPath: p) {
             return p
         }
@@ -50,7 +50,7 @@ final class RedisTestServer {
     }
 
     /// Binds port 0 and reads back the port the kernel chose.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisError.unavailable("socket() failed") }
         defer { close(fd) }
