@@ -1,5 +1,6 @@
 import Logging
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// Whether this node may take work, and getting there after every (re)connect (DESIGN §11;

@@ -1,7 +1,7 @@
 import CLibWebSockets
 import Glibc
 import XCTest
-@testable import SwitchboardRedis
+import SwitchboardLoop
 
 /// The loop a context runs on, and LoopTimer on each kind (docs/design-notes.md §4).
 final class LoopDriverTests: XCTestCase {
