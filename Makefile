@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 CONFIG ?= config/demo.yaml
-# libwebsockets-evlib-ev + libev-dev: the event loop runs on libev/epoll (docs/design-notes.md §4).
+# libwebsockets-evlib-ev + libev-dev: the event loop runs on libev/epoll (docs/architecture.md §5.3).
 APT_PACKAGES := libwebsockets-dev libwebsockets-evlib-ev libev-dev libhiredis-dev libssl-dev libxml2-dev redis-server pkg-config openssl
 # Only the tests need a browser: the console's browser test drives Debian's chromium.
 TEST_APT_PACKAGES := chromium chromium-driver

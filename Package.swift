@@ -42,16 +42,20 @@ let package = Package(
         // WeChat: libxml2 (entities off, no network) reads the callback XML (DESIGN §10.3).
         .target(name: "WeChatChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CLibXML2"], path: "Channels/WeChat"),
 
+        // The event loop: LoopDriver (the lws context on libev/epoll or poll(2)) and LoopTimer, over
+        // the shims in CLibWebSockets/shim.h (docs/design-notes.md §4).
+        .target(name: "SwitchboardLoop", dependencies: ["CLibWebSockets"]),
+
         // Redis: async hiredis client on the lws loop, Lua scripts, Store and Router.
         .target(name: "SwitchboardRedis",
-                dependencies: ["SwitchboardCore", "CHiredis", "CLibWebSockets", "SwitchboardCrypto"],
+                dependencies: ["SwitchboardCore", "CHiredis", "CLibWebSockets", "SwitchboardCrypto", "SwitchboardLoop"],
                 resources: [.copy("Scripts")]),
 
         // Server: lws context, HTTP routing, WS sessions, outbound HTTP, timers, workers, web assets.
         .target(name: "SwitchboardServer",
                 dependencies: [
-                    "SwitchboardCore", "SwitchboardRedis", "CLibWebSockets", "COpenSSL", "SwitchboardCrypto",
-                    "WebChatChannel",
+                    "SwitchboardCore", "SwitchboardRedis", "SwitchboardLoop", "CLibWebSockets", "COpenSSL",
+                    "SwitchboardCrypto", "WebChatChannel",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                 ],
@@ -69,11 +73,12 @@ let package = Package(
         // HTTP POST → XADD → push on the same lws + async-hiredis stack.
         .executableTarget(name: "LoadGen",
                           dependencies: [
-                              "CLibWebSockets", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel", "WeChatChannel",
+                              "CLibWebSockets", "SwitchboardLoop", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel", "WeChatChannel",
                               .product(name: "Histogram", package: "hdrhistogram-swift"),
                           ],
                           path: "Bench/LoadGen"),
-        .executableTarget(name: "Baseline", dependencies: ["CLibWebSockets", "SwitchboardRedis"], path: "Bench/Baseline"),
+        .executableTarget(name: "Baseline", dependencies: ["CLibWebSockets", "SwitchboardLoop", "SwitchboardRedis"],
+                          path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
         .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel", "WeChatChannel"],
@@ -81,7 +86,9 @@ let package = Package(
         // A throwaway redis-server per test case, shared by the integration tiers.
         .target(name: "SwitchboardTestSupport", dependencies: ["SwitchboardRedis"], path: "Tests/Support"),
         .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis", "SwitchboardTestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis", "SwitchboardTestSupport"]),
+        .testTarget(name: "SwitchboardLoopTests", dependencies: ["SwitchboardLoop", "CLibWebSockets"]),
+        .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis", "SwitchboardLoop",
+                                                       "SwitchboardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

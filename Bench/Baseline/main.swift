@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Glibc
+import SwitchboardLoop
 import SwitchboardRedis
 
 // Baseline: the ceiling of Switchboard's own stack, measured by the same LoadGen (Bench/README.md).

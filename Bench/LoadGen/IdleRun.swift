@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import SwitchboardRedis
+import SwitchboardLoop
 
 /// S4: N idle WebSockets held open — web visitors that said `hello` (and got `ready`) plus K
 /// authenticated agent consoles — and the broker's RSS per connection:

@@ -1,6 +1,6 @@
 import CLibWebSockets
 import Glibc
-import SwitchboardRedis
+import SwitchboardLoop
 
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC): every latency in the LoadGen is a difference
 /// of two readings of it in this one process.

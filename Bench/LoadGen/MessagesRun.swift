@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// S1 / S2 / S5 (and the smoke run): inbound SMS on conversations that are already assigned.

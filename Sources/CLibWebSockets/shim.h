@@ -53,7 +53,7 @@ static inline uint64_t sb_lws_server_options(int tls) {
     return o;
 }
 
-/* The loop is libev on epoll (DESIGN §5, docs/design-notes.md): lws 4.1's own loop is poll(2), which
+/* The loop is libev on epoll (DESIGN §5, docs/architecture.md): lws 4.1's own loop is poll(2), which
  * scans every descriptor each turn. lws runs its libev glue from the Debian plugin
  * libwebsockets-evlib_ev.so on a loop we own ("foreign"), so the broker still decides when a turn
  * runs and when to stop. Returns NULL when libev has no epoll here. */

@@ -1,5 +1,6 @@
 import CHiredis
 import CLibWebSockets
+import SwitchboardLoop
 
 /// The name of the lws protocol that carries adopted Redis sockets. The server lists it in its
 /// protocol table with `redisRawProtocolCallback` as the callback.

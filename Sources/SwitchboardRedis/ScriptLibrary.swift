@@ -2,9 +2,10 @@ import Foundation
 import SwitchboardCrypto
 
 /// The Lua scripts shipped in `Scripts/`, as one Redis Functions library (DESIGN §7: every routing
-/// decision is one script; docs/design-notes.md: Functions instead of EVALSHA).
+/// decision is one script; docs/architecture.md: Functions instead of EVALSHA).
 ///
-/// The library's chunk declares `KEYS`, `ARGV`, `P`, `NOW` and `CALL` as upvalues, then every
+/// The library's chunk declares `KEYS`, `ARGV`, `P`, `NOW` and `CALL` as upvalues, then the key
+/// builders `K` generated from the key registry (`RedisKey`, RedisKeys.swift), then every
 /// `Scripts/_*.lua` helper file (in name order), then each `Scripts/<name>.lua` as the body of a
 /// local function, registered as `<name>_<version>`. Redis runs the chunk once, at `FUNCTION LOAD`;
 /// an `FCALL` only sets the five upvalues and runs one script body. Before this, every EVALSHA ran
@@ -38,6 +39,7 @@ public struct ScriptLibrary: Sendable {
         // from Redis in one call is trusted in the next (another node may have written in between).
         var body = "-- Set by `enter` before every script: the calling convention of _a_base.lua.\n"
             + "local KEYS, ARGV, P, NOW, CALL\n"
+            + RedisKey.luaDefinitions
         for file in files where file.hasPrefix("_") {
             body += "-- ==== \(file) ====\n" + (try read(file)) + "\n"
         }

@@ -18,7 +18,7 @@ public final class Store {
     public let runner: ScriptRunner
     /// The key prefix, `sb:` by default (DESIGN §8).
     public let prefix: String
-    /// The names of the keys this type writes directly (the scripts name theirs in `_a_base.lua`).
+    /// Key names from the registry the scripts' `K` is generated from (RedisKeys.swift).
     public var keys: RedisKeys { RedisKeys(prefix: prefix) }
     /// The consumer group of `sb:outbox` (DESIGN §11).
     public static let outboxGroup = "delivery"
@@ -32,8 +32,6 @@ public final class Store {
         // Media URLs are full of slashes; escaping them only grows every stored message.
         encoder.outputFormatting = [.withoutEscapingSlashes]
     }
-
-    var outboxKey: String { prefix + "outbox" }
 
     // MARK: - Inbound
 

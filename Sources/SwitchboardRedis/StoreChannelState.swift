@@ -48,7 +48,7 @@ extension Store {
     /// Lets go of a lock only if `owner` holds it (a lock that expired and was taken by another
     /// node is left alone).
     public func releaseLock(_ key: String, owner: String, completion: @escaping (Result<Bool, StoreError>) -> Void) {
-        run("lock_release", now: 0, args: [key, owner], completion: completion) { $0.int.map { $0 == 1 } }
+        run("delete_if", now: 0, args: [key, owner], completion: completion) { $0.int.map { $0 == 1 } }
     }
 
     public func pullCursor(channelId: String, source: String, completion: @escaping (Result<String?, StoreError>) -> Void) {
@@ -80,7 +80,7 @@ extension Store {
     /// Drops the cached token only if it is still `token` (the one a provider refused), so two
     /// nodes that both saw it refused cause one refresh, not two.
     public func dropCredential(_ cacheKey: String, ifToken token: String, completion: @escaping (Result<Bool, StoreError>) -> Void) {
-        run("credential_drop", now: 0, args: [keys.credential(cacheKey), token], completion: completion) { $0.int.map { $0 == 1 } }
+        run("delete_if", now: 0, args: [keys.credential(cacheKey), token], completion: completion) { $0.int.map { $0 == 1 } }
     }
 
     /// One plain command, its reply parsed; Redis errors and a down connection become `StoreError`.

@@ -11,7 +11,7 @@ extension Store {
     /// already in it when the group is created is undelivered (a reply sent before the first node
     /// finished starting) and must be delivered, not skipped.
     public func ensureOutboxGroup(completion: @escaping (Result<Void, StoreError>) -> Void) {
-        runner.redis.send(["XGROUP", "CREATE", outboxKey, Store.outboxGroup, "0", "MKSTREAM"]) { result in
+        runner.redis.send(["XGROUP", "CREATE", keys.outbox, Store.outboxGroup, "0", "MKSTREAM"]) { result in
             switch result {
             case .failure(let error): completion(.failure(StoreError(error)))
             case .success(.error(let message)) where message.hasPrefix("BUSYGROUP"): completion(.success(()))
@@ -26,7 +26,7 @@ extension Store {
     public func outboxRead(consumer: String, count: Int,
                            completion: @escaping (Result<[OutboxEntry], StoreError>) -> Void) {
         let args = ["XREADGROUP", "GROUP", Store.outboxGroup, consumer, "COUNT", String(max(1, count)),
-                    "STREAMS", outboxKey, ">"]
+                    "STREAMS", keys.outbox, ">"]
         stream(args, completion: completion) { reply in
             // nil: nothing new. Else [[stream, [[id, fields], …]]].
             if reply == .null { return [] }
@@ -40,7 +40,7 @@ extension Store {
     /// slow but live node's entries are sent twice.
     public func outboxClaim(consumer: String, minIdleMs: Int64, count: Int,
                             completion: @escaping (Result<[OutboxEntry], StoreError>) -> Void) {
-        let args = ["XAUTOCLAIM", outboxKey, Store.outboxGroup, consumer, String(max(0, minIdleMs)), "0-0",
+        let args = ["XAUTOCLAIM", keys.outbox, Store.outboxGroup, consumer, String(max(0, minIdleMs)), "0-0",
                     "COUNT", String(max(1, count))]
         stream(args, completion: completion) { reply in
             // [next cursor, [[id, fields], …], [deleted ids]] (Redis 7).

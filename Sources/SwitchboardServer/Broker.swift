@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 import WebChatChannel
 

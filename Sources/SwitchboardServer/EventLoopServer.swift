@@ -1,5 +1,6 @@
 import CLibWebSockets
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// What the broker plugs into the event loop. Every method runs on the loop thread.

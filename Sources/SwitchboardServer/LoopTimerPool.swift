@@ -1,4 +1,4 @@
-import SwitchboardRedis
+import SwitchboardLoop
 
 /// One-shot delays for flows that may wait on several things at once (a token another node is
 /// fetching, for every delivery that needs it): each `schedule` gets a `LoopTimer` of its own,

@@ -12,7 +12,7 @@ import SwitchboardRedis
 final class NodeWatcher {
     private let redis: RedisCommanding
     private let router: Router
-    private let prefix: String
+    private let keys: RedisKeys
     private let nodeId: String
     private let ttlMilliseconds: Int
     private var checking = false
@@ -22,13 +22,13 @@ final class NodeWatcher {
     init(redis: RedisCommanding, router: Router, prefix: String, nodeId: String, ttlSeconds: Double) {
         self.redis = redis
         self.router = router
-        self.prefix = prefix
+        self.keys = RedisKeys(prefix: prefix)
         self.nodeId = nodeId
         self.ttlMilliseconds = Int(ttlSeconds * 1000)
     }
 
-    var nodesKey: String { prefix + "nodes" }
-    func heartbeatKey(_ node: String) -> String { prefix + "node:" + node }
+    var nodesKey: String { keys.nodes }
+    func heartbeatKey(_ node: String) -> String { keys.node(node) }
 
     func tick(agentSockets: Int, now: Int64) {
         redis.send(["SET", heartbeatKey(nodeId), String(agentSockets), "PX", String(ttlMilliseconds)])

@@ -1,5 +1,6 @@
 import Logging
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// Whether this node may take work, and getting there after every (re)connect (DESIGN §11;
@@ -73,7 +74,7 @@ final class RedisReadiness: ReadinessProbe {
             guard let self else { return }
             if case .failure(let e) = result { return self.retry("loading Lua scripts failed: \(e.message)") }
             // Settings the scripts read themselves (retention, event backlog): shared by all nodes.
-            self.redis.send(["HSET", self.configuration.redis.prefix + "{r}:config",
+            self.redis.send(["HSET", self.store.keys.config,
                              "retention_ms", String(Int64(self.configuration.retention * 1000)),
                              "agent_event_backlog", String(self.configuration.agentEventBacklog)])
             self.store.ensureOutboxGroup { [weak self] group in
@@ -126,7 +127,7 @@ final class RedisReadiness: ReadinessProbe {
     }
 
     private func subscribe() {
-        pubsub.subscribe(configuration.redis.prefix + "node:" + configuration.node.id, onMessage: { [weak self] _, payload in
+        pubsub.subscribe(store.keys.node(configuration.node.id), onMessage: { [weak self] _, payload in
             self?.onPush?(payload)
         }, completion: { [weak self] result in
             guard let self else { return }

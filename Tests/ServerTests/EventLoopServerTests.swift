@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 import XCTest
 @testable import SwitchboardServer

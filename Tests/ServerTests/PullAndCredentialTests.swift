@@ -58,6 +58,7 @@ final class PullAndCredentialTests: XCTestCase {
     }
 
     private let channel = ChannelConfig(id: "kf", kind: .wechat, provider: "fake", skill: "general")
+    private let keys = RedisKeys(prefix: "sb:")
 
     private func get(_ key: String) -> String? {
         guard case .success(.bulk(let b)) = inspect.command(["GET", key]) else { return nil }
@@ -65,13 +66,17 @@ final class PullAndCredentialTests: XCTestCase {
     }
 
     private func logLength(of conversation: String) -> Int64? {
-        guard case .success(.integer(let n)) = inspect.command(["XLEN", "sb:conv:{\(conversation)}:log"]) else { return nil }
+        guard case .success(.integer(let n)) = inspect.command(["XLEN", keys(.log, conversation)]) else { return nil }
         return n
     }
 
     private func conversations() -> [String] {
-        guard case .success(.array(let keys)) = inspect.command(["KEYS", "sb:conv:{*}"]) else { return [] }
-        return keys.compactMap(\.string).map { String($0.dropFirst("sb:conv:{".count).dropLast()) }
+        // Every conversation hash: `keys(.conv, "*")` as a pattern, the id read back between the braces.
+        guard case .success(.array(let names)) = inspect.command(["KEYS", keys(.conv, "*")]) else { return [] }
+        return names.compactMap(\.string).compactMap { name in
+            guard let open = name.firstIndex(of: "{"), let close = name.lastIndex(of: "}") else { return nil }
+            return String(name[name.index(after: open)..<close])
+        }
     }
 
     func testTheCursorAdvancesOnlyAfterThePageIsStored() throws {
@@ -87,13 +92,13 @@ final class PullAndCredentialTests: XCTestCase {
             }
         }
         try node.trigger(channel, token: "T1")
-        XCTAssertEqual(get("sb:pull:kf:kf1:cursor"), "1", "page 1 was stored, so the cursor moved past it, and no further")
+        XCTAssertEqual(get(keys.pullCursor(channel: "kf", source: "kf1")), "1", "page 1 was stored, so the cursor moved past it, and no further")
         let stored = conversations()
         XCTAssertEqual(stored.count, 1)
         XCTAssertEqual(logLength(of: stored[0]), 2, "m1 and m2 stored; m3 not")
         // Letting go failed too (Redis refuses the script while it refuses writes): the lock is
         // this node's until it expires, and this node takes it back at the next trigger.
-        XCTAssertEqual(get("sb:pull:kf:kf1:lock"), "a")
+        XCTAssertEqual(get(keys.pullLock(channel: "kf", source: "kf1")), "a")
 
         // Redis takes writes again; the next trigger resumes at page 2, and only page 2.
         _ = inspect.command(["CONFIG", "SET", "maxmemory", "0"])
@@ -101,9 +106,9 @@ final class PullAndCredentialTests: XCTestCase {
         let before = transport.pageRequests.count
         try node.trigger(channel, token: "T2")
         XCTAssertEqual(transport.pageRequests[before].body, Array("cursor=1".utf8))
-        XCTAssertEqual(get("sb:pull:kf:kf1:cursor"), "2")
+        XCTAssertEqual(get(keys.pullCursor(channel: "kf", source: "kf1")), "2")
         XCTAssertEqual(logLength(of: stored[0]), 3)
-        XCTAssertNil(get("sb:pull:kf:kf1:lock"), "a finished pull lets go of the source")
+        XCTAssertNil(get(keys.pullLock(channel: "kf", source: "kf1")), "a finished pull lets go of the source")
     }
 
     func testOneNodePullsASourceAtATimeAndATriggerWhileItPullsIsNotLost() throws {
@@ -115,10 +120,10 @@ final class PullAndCredentialTests: XCTestCase {
         transport.hold = true
         try a.trigger(channel, token: "T1")
         XCTAssertEqual(transport.pageRequests.count, 1)
-        XCTAssertEqual(get("sb:pull:kf:kf1:lock"), "a")
+        XCTAssertEqual(get(keys.pullLock(channel: "kf", source: "kf1")), "a")
         try b.trigger(channel, token: "T2")
         XCTAssertEqual(transport.pageRequests.count, 1, "node b saw the lock and made no request")
-        XCTAssertEqual(get("sb:pull:kf:kf1:pending"), "T2", "b's trigger waits for whoever holds the source")
+        XCTAssertEqual(get(keys.pullPending(channel: "kf", source: "kf1")), "T2", "b's trigger waits for whoever holds the source")
 
         transport.hold = false
         transport.releaseHeld()
@@ -127,8 +132,8 @@ final class PullAndCredentialTests: XCTestCase {
         XCTAssertEqual(transport.pageRequests.map { String(decoding: $0.body, as: UTF8.self) },
                        ["cursor=", "cursor=1", "cursor=2", "cursor=3"])
         XCTAssertEqual(transport.pageRequests.map { $0.headers["x-token"] ?? "" }, ["T1", "T1", "T1", "T2"])
-        XCTAssertNil(get("sb:pull:kf:kf1:lock"))
-        XCTAssertNil(get("sb:pull:kf:kf1:pending"))
+        XCTAssertNil(get(keys.pullLock(channel: "kf", source: "kf1")))
+        XCTAssertNil(get(keys.pullPending(channel: "kf", source: "kf1")))
         XCTAssertEqual(conversations().map { logLength(of: $0) ?? 0 }.reduce(0, +), 3, "every message stored once")
     }
 
@@ -160,7 +165,7 @@ final class PullAndCredentialTests: XCTestCase {
         XCTAssertEqual(transport.tokenRequests.last?.headers["x-force"], "1", "a refused token is replaced by force")
 
         // Five minutes before expiry the token is refreshed (without force), once.
-        _ = inspect.command(["PEXPIRE", "sb:cred:fake:acct", "200000"])
+        _ = inspect.command(["PEXPIRE", keys.credential("fake:acct"), "200000"])
         XCTAssertEqual(try token(b), "TOKEN-3")
         XCTAssertEqual(try token(a), "TOKEN-3")
         XCTAssertEqual(transport.tokenRequests.count, 3)

@@ -16,6 +16,8 @@ class RouterTestCase: XCTestCase {
     var server: RedisTestServer!
     var redis: RedisBlockingConnection!
     var router: Router!
+    /// Key names, from the registry the scripts use (prefix `sb:`, as `makeRouter` passes).
+    let keys = RedisKeys(prefix: "sb:")
 
     /// Offer 20 s, 2 misses → away, grace 30 s, wrap-up 10 s, 60 s of waiting per priority step.
     var settings: RoutingSettings {
@@ -39,7 +41,7 @@ class RouterTestCase: XCTestCase {
     }
 
     func makeRouter(_ settings: RoutingSettings) throws -> Router {
-        Router(runner: ScriptRunner(redis: redis, library: try Self.library.get()), prefix: "sb:", settings: settings)
+        Router(runner: ScriptRunner(redis: redis, library: try Self.library.get()), prefix: keys.prefix, settings: settings)
     }
 
     // MARK: Calling the router synchronously
@@ -116,7 +118,7 @@ class RouterTestCase: XCTestCase {
     /// The agent a conversation is currently offered to, or nil.
     func offeredTo(_ conv: String) -> String? {
         guard hget(convKey(conv), "status") == "offered", let oid = hget(convKey(conv), "offer") else { return nil }
-        return hget("sb:{r}:offer:\(oid)", "agent")
+        return hget(keys(.offer, oid), "agent")
     }
 
     func accept(_ agent: String, _ conv: String, at offset: Int64) throws {
@@ -135,10 +137,10 @@ class RouterTestCase: XCTestCase {
 
     // MARK: Reading Redis
 
-    func convKey(_ id: String) -> String { "sb:conv:{\(id)}" }
-    func agentKey(_ id: String) -> String { "sb:{r}:agent:\(id)" }
-    func queueKey(_ skill: String) -> String { "sb:{r}:queue:\(skill)" }
-    func availKey(_ skill: String) -> String { "sb:{r}:avail:\(skill)" }
+    func convKey(_ id: String) -> String { keys(.conv, id) }
+    func agentKey(_ id: String) -> String { keys(.agent, id) }
+    func queueKey(_ skill: String) -> String { keys(.queue, skill) }
+    func availKey(_ skill: String) -> String { keys(.avail, skill) }
 
     func hget(_ key: String, _ field: String) -> String? {
         redis.run("HGET", key, field).string
@@ -165,7 +167,7 @@ class RouterTestCase: XCTestCase {
 
     /// The agent's event stream (DESIGN §8 `sb:agent:<id>:events`), each event decoded.
     func events(_ agent: String) -> [[String: Any]] {
-        let entries = redis.run("XRANGE", "sb:agent:\(agent):events", "-", "+").array ?? []
+        let entries = redis.run("XRANGE", keys(.events, agent), "-", "+").array ?? []
         return entries.compactMap { entry -> [String: Any]? in
             guard let fields = entry.array?.last?.array, fields.count == 2, let json = fields[1].string,
                   let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
@@ -179,7 +181,7 @@ class RouterTestCase: XCTestCase {
     }
 
     func counter(_ name: String) -> Int {
-        Int(hget("sb:{r}:stats", name) ?? "0") ?? -1
+        Int(hget(keys(.stats), name) ?? "0") ?? -1
     }
 }
 

@@ -19,7 +19,7 @@ final class RouterLifecycleTests: RouterTestCase {
 
     func testCloseStartsWrapUpAndTheAgentDrainsWhenItEnds() throws {
         try busyAgentWithWaitingConversation()
-        _ = redis.run("SET", "sb:contact:k1:open:web-main", "c1")
+        _ = redis.run("SET", keys(.open, "k1", "web-main"), "c1")
         let json = try must { router.close(agentId: "a1", conversationId: "c1", category: "业务咨询", disposition: "answered",
                                            now: T0 + 1_000, completion: $0) }
         XCTAssertTrue(json.contains("\"status\":\"wrapup\""))
@@ -28,7 +28,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(hget(convKey("c1"), "category"), "业务咨询")
         XCTAssertEqual(hget(convKey("c1"), "disposition"), "answered")
         XCTAssertEqual(hget(convKey("c1"), "wrapupUntil"), String(T0 + 11_000))
-        XCTAssertEqual(redis.run("EXISTS", "sb:contact:k1:open:web-main"), .integer(0), "the next message opens a new conversation")
+        XCTAssertEqual(redis.run("EXISTS", keys(.open, "k1", "web-main")), .integer(0), "the next message opens a new conversation")
         XCTAssertEqual(eventTypes("a1").last, "conversation.updated")
         XCTAssertEqual(load("a1"), 1, "wrap-up keeps the capacity")
         XCTAssertEqual(status("c2"), "queued")
@@ -37,7 +37,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(status("c1"), "wrapup")
         XCTAssertEqual(try sweep(at: 11_000).finishedWrapups, 1)
         XCTAssertEqual(status("c1"), "closed")
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:convs"), [])
+        XCTAssertEqual(smembers(keys(.agentConvs, "a1")), [])
         XCTAssertEqual(offeredTo("c2"), "a1", "drained as soon as the wrap-up ended")
         XCTAssertEqual(load("a1"), 1)
         XCTAssertEqual(try sweep(at: 11_000).finishedWrapups, 0, "a repeat sweep finds nothing")
@@ -52,7 +52,7 @@ final class RouterLifecycleTests: RouterTestCase {
     func testCloseWithoutWrapUpDrainsAtOnceAndKeepsAnotherOpenPointer() throws {
         router = try makeRouter(RoutingSettings(wrapupSeconds: 0))
         try busyAgentWithWaitingConversation()
-        _ = redis.run("SET", "sb:contact:k1:open:web-main", "c-newer")
+        _ = redis.run("SET", keys(.open, "k1", "web-main"), "c-newer")
         let before = events("a1").count
         _ = try must { router.close(agentId: "a1", conversationId: "c1", category: nil, disposition: nil, now: T0 + 5, completion: $0) }
         XCTAssertEqual(status("c1"), "closed")
@@ -61,9 +61,9 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(told.map { $0["type"] as? String }, ["conversation.updated", "offer"])
         XCTAssertEqual((told.first?["conversation"] as? [String: Any])?["status"] as? String, "closed")
         XCTAssertNil(hget(convKey("c1"), "wrapupUntil"))
-        XCTAssertEqual(zrange("sb:{r}:wrapups"), [])
+        XCTAssertEqual(zrange(keys(.wrapups)), [])
         XCTAssertEqual(offeredTo("c2"), "a1")
-        XCTAssertEqual(redis.run("GET", "sb:contact:k1:open:web-main").string, "c-newer")
+        XCTAssertEqual(redis.run("GET", keys(.open, "k1", "web-main")).string, "c-newer")
     }
 
     func testOnlyTheAssigneeCloses() throws {
@@ -113,7 +113,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(tail.first?["reason"] as? String, "lunch")
         XCTAssertEqual(tail.last?["type"] as? String, "offer.rescinded")
         XCTAssertEqual(tail.last?["offerId"] as? String, oid)
-        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), [], "not a decline: it may come back to a1 later")
+        XCTAssertEqual(zrange(keys(.declined, "c1")), [], "not a decline: it may come back to a1 later")
         XCTAssertEqual(errorCode { router.setPresence(agentId: "a1", status: .away, reason: String(repeating: "x", count: 201),
                                                       now: T0 + 5, completion: $0) }, "bad_request")
         XCTAssertEqual(errorCode { router.setPresence(agentId: "ghost", status: .available, reason: nil, now: T0 + 5, completion: $0) },
@@ -136,7 +136,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertTrue(try must { router.disconnect(agentId: "a1", node: "n1", now: T0 + 1_000, completion: $0) })
         XCTAssertEqual(hget(agentKey("a1"), "connected"), "0")
         XCTAssertEqual(hget(agentKey("a1"), "node"), "")
-        XCTAssertEqual(zscore("sb:{r}:grace", "a1"), Double(T0 + 31_000))
+        XCTAssertEqual(zscore(keys(.grace), "a1"), Double(T0 + 31_000))
         // Within the grace the pending offer to a1 times out (20 s) and c2 waits again; c1 stays.
         XCTAssertEqual(try sweep(at: 30_999), SweepOutcome(expiredOffers: 1, finishedWrapups: 0, endedGraces: 0))
         XCTAssertEqual(status("c1"), "assigned")
@@ -148,9 +148,9 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(zrange(availKey("sales")), [])
         XCTAssertEqual(status("c1"), "queued")
         XCTAssertNil(hget(convKey("c1"), "assignee"))
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:convs"), [])
+        XCTAssertEqual(smembers(keys(.agentConvs, "a1")), [])
         XCTAssertEqual(load("a1"), 0)
-        XCTAssertEqual(redis.run("EXISTS", "sb:{r}:offer:\(pending)"), .integer(0))
+        XCTAssertEqual(redis.run("EXISTS", keys(.offer, pending)), .integer(0))
         XCTAssertEqual(zrange(queueKey("sales")).first, "c1", "ahead of the priority-9 conversations")
         XCTAssertEqual(Set(zrange(queueKey("sales"))), ["c1", "c2", "c3"])
         XCTAssertEqual(try sweep(at: 31_000).endedGraces, 0)
@@ -172,7 +172,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertTrue(snap.conversationsJSON[0].contains("\"id\":\"c1\""))
         XCTAssertEqual(snap.offersJSON, [])
         XCTAssertEqual(snap.lastSeq, Int64(events("a1").count))
-        XCTAssertEqual(zrange("sb:{r}:grace"), [])
+        XCTAssertEqual(zrange(keys(.grace)), [])
         XCTAssertEqual(try sweep(at: 40_000).endedGraces, 0)
         XCTAssertEqual(status("c1"), "assigned")
         XCTAssertEqual(hget(agentKey("a1"), "node"), "n2")
@@ -201,18 +201,18 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(try must { router.nodeLost(node: "n1", now: T0 + 3, completion: $0) }, 1)
         XCTAssertEqual(hget(agentKey("a1"), "connected"), "0")
         XCTAssertEqual(hget(agentKey("a2"), "connected"), "1")
-        XCTAssertEqual(zrange("sb:{r}:grace"), ["a1"])
+        XCTAssertEqual(zrange(keys(.grace)), ["a1"])
         XCTAssertEqual(try must { router.nodeLost(node: "n1", now: T0 + 4, completion: $0) }, 0)
     }
 
     func testNodeLostOnlyIfSilentLeavesANodeThatHeartbeatsAgain() throws {
         try sync([agentConfig("a1", skills: ["sales": 1])])
         _ = try must { router.connect(agentId: "a1", node: "n1", now: T0 + 1, completion: $0) }
-        _ = redis.run("SET", "sb:node:n1", "1", "PX", "5000")   // n1 is back
+        _ = redis.run("SET", keys.node("n1"), "1", "PX", "5000")   // n1 is back
         XCTAssertEqual(try must { router.nodeLost(node: "n1", onlyIfSilent: true, now: T0 + 2, completion: $0) }, -1)
         XCTAssertEqual(hget(agentKey("a1"), "connected"), "1")
-        XCTAssertEqual(zrange("sb:{r}:grace"), [])
-        _ = redis.run("DEL", "sb:node:n1")
+        XCTAssertEqual(zrange(keys(.grace)), [])
+        _ = redis.run("DEL", keys.node("n1"))
         XCTAssertEqual(try must { router.nodeLost(node: "n1", onlyIfSilent: true, now: T0 + 3, completion: $0) }, 1)
         XCTAssertEqual(hget(agentKey("a1"), "connected"), "0")
     }
@@ -245,7 +245,7 @@ final class RouterLifecycleTests: RouterTestCase {
         XCTAssertEqual(status("c1"), "assigned")
         XCTAssertEqual(hget(agentKey("gone"), "status"), "offline")
         XCTAssertEqual(status("c2"), "queued", "the removed agent's offer went back to the queue")
-        XCTAssertEqual(smembers("sb:{r}:agents"), ["a1"])
+        XCTAssertEqual(smembers(keys(.agents)), ["a1"])
         XCTAssertEqual(errorCode { router.syncAgents([agentConfig("bad id", skills: [:])], now: T0, completion: $0) }, "bad_request")
     }
 }

@@ -18,8 +18,8 @@ final class RouterOfferTests: RouterTestCase {
         XCTAssertEqual(conv["id"] as? String, "c1")
         XCTAssertEqual(conv["status"] as? String, "offered")
         XCTAssertEqual(load("a1"), 1)
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:offers"), [oid])
-        XCTAssertEqual(zscore("sb:{r}:offers", oid), Double(T0 + 20_010))
+        XCTAssertEqual(smembers(keys(.agentOffers, "a1")), [oid])
+        XCTAssertEqual(zscore(keys(.offers), oid), Double(T0 + 20_010))
         XCTAssertNil(zscore(queueKey("sales"), "c1"))
         XCTAssertEqual(eventTypes("a2"), ["presence"], "only the chosen agent hears of it")
     }
@@ -37,15 +37,15 @@ final class RouterOfferTests: RouterTestCase {
         XCTAssertEqual(status("c1"), "assigned")
         XCTAssertEqual(hget(convKey("c1"), "assignee"), "a1")
         XCTAssertNil(hget(convKey("c1"), "offer"))
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:convs"), ["c1"])
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:offers"), [])
-        XCTAssertEqual(redis.run("EXISTS", "sb:{r}:offer:\(oid)"), .integer(0))
+        XCTAssertEqual(smembers(keys(.agentConvs, "a1")), ["c1"])
+        XCTAssertEqual(smembers(keys(.agentOffers, "a1")), [])
+        XCTAssertEqual(redis.run("EXISTS", keys(.offer, oid)), .integer(0))
         XCTAssertEqual(hget(agentKey("a1"), "missed"), "0")
         XCTAssertEqual(hget(agentKey("a1"), "idleSince"), String(T0 + 4_010))
         XCTAssertEqual(load("a1"), 1, "the reservation became the assignment")
         XCTAssertEqual(eventTypes("a1"), ["presence", "offer", "assigned"])
         XCTAssertEqual(counter("offers_accepted"), 1)
-        XCTAssertEqual(hget("sb:{r}:stats", "wait_ms:sales"), "4010")
+        XCTAssertEqual(hget(keys(.stats), "wait_ms:sales"), "4010")
     }
 
     func testAcceptErrors() throws {
@@ -74,8 +74,8 @@ final class RouterOfferTests: RouterTestCase {
         _ = try must { router.reject(agentId: "a1", offerId: first, reason: "busy", now: T0 + 11, completion: $0) }
         XCTAssertEqual(offeredTo("c1"), "a2")
         XCTAssertEqual(load("a1"), 0)
-        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), ["a1"])
-        XCTAssertEqual(zscore("sb:conv:{c1}:declined", "a1"), Double(T0 + 11), "the cooldown counts from the reject")
+        XCTAssertEqual(zrange(keys(.declined, "c1")), ["a1"])
+        XCTAssertEqual(zscore(keys(.declined, "c1"), "a1"), Double(T0 + 11), "the cooldown counts from the reject")
         XCTAssertEqual(hget(convKey("c1"), "declineReason"), "busy")
         XCTAssertEqual(counter("offers_rejected"), 1)
 
@@ -154,7 +154,7 @@ final class RouterOfferTests: RouterTestCase {
         XCTAssertEqual(tail.map(\.1), ["timeout", "missed"])
         XCTAssertEqual(events("a1").last?["status"] as? String, "away")
         XCTAssertNil(hget(convKey("c2"), "offer"))
-        XCTAssertEqual(redis.run("EXISTS", "sb:{r}:offer:\(second)"), .integer(0))
+        XCTAssertEqual(redis.run("EXISTS", keys(.offer, second)), .integer(0))
 
         // Coming back resets the count and drains what the agent has not declined.
         conversation("c3", queuedAt: 2)

@@ -51,7 +51,7 @@ final class RouterReofferTests: RouterTestCase {
         try assertReoffered(at: 50_010, to: "a1")
         XCTAssertNotEqual(try offerId("c1"), first)
         XCTAssertEqual(eventTypes("a1").filter { $0 == "offer" }.count, 2)
-        XCTAssertEqual(zrange("sb:{r}:reoffer"), [], "the sweep took its entry")
+        XCTAssertEqual(zrange(keys(.reoffer)), [], "the sweep took its entry")
     }
 
     func testARejectedOfferReturnsToTheOnlyAgentAfterTheCooldown() throws {
@@ -85,8 +85,8 @@ final class RouterReofferTests: RouterTestCase {
         try twoAgents()
         conversation("c1")
         conversation("c2")
-        _ = redis.run("ZADD", "sb:conv:{c1}:declined", String(T0), "a1")
-        _ = redis.run("ZADD", "sb:conv:{c2}:declined", String(T0), "a1")
+        _ = redis.run("ZADD", keys(.declined, "c1"), String(T0), "a1")
+        _ = redis.run("ZADD", keys(.declined, "c2"), String(T0), "a1")
         try enqueue("c1", at: 100_000)
         XCTAssertEqual(offeredTo("c1"), "a2", "a1 declined it, a2 never did")
         // a2 is full now: a1, whose decline has long cooled, is the only one left.
@@ -102,7 +102,7 @@ final class RouterReofferTests: RouterTestCase {
         try enqueue("c0", at: 3)
         XCTAssertEqual(offeredTo("c0"), "a1")
         conversation("c1")
-        _ = redis.run("ZADD", "sb:conv:{c1}:declined", String(T0), "a2")
+        _ = redis.run("ZADD", keys(.declined, "c1"), String(T0), "a2")
         try enqueue("c1", at: 100_000)
         XCTAssertEqual(offeredTo("c1"), "a1", "a2 is less busy but declined it")
     }

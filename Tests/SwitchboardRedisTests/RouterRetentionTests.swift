@@ -10,12 +10,12 @@ final class RouterRetentionTests: RouterTestCase {
     }
 
     func testClosedAndAbandonedConversationsExpireAfterTheRetention() throws {
-        redis.run("HSET", "sb:{r}:config", "retention_ms", "7776000000")   // 90 days
+        redis.run("HSET", keys.config, "retention_ms", "7776000000")   // 90 days
         try sync([agentConfig("a1", skills: ["sales": 5])])
         try online("a1", at: 0)
         conversation("c1")
         conversation("c2")
-        _ = redis.run("XADD", "sb:conv:{c1}:log", "*", "m", "{}")
+        _ = redis.run("XADD", keys(.log, "c1"), "*", "m", "{}")
         _ = try enqueue("c1")
         try accept("a1", "c1", at: 1)
         XCTAssertEqual(ttl(convKey("c1")), -1, "an open conversation never expires")
@@ -28,7 +28,7 @@ final class RouterRetentionTests: RouterTestCase {
         _ = try sweep(at: 11_000)
         XCTAssertEqual(status("c1"), "closed")
         XCTAssertGreaterThan(ttl(convKey("c1")), 7_775_000_000)
-        XCTAssertGreaterThan(ttl("sb:conv:{c1}:log"), 7_775_000_000, "the message log goes with it")
+        XCTAssertGreaterThan(ttl(keys(.log, "c1")), 7_775_000_000, "the message log goes with it")
     }
 
     func testWithoutARetentionNothingExpires() throws {
@@ -40,12 +40,12 @@ final class RouterRetentionTests: RouterTestCase {
     }
 
     func testAgentEventStreamsAreTrimmedToTheBacklog() throws {
-        redis.run("HSET", "sb:{r}:config", "agent_event_backlog", "100")
+        redis.run("HSET", keys.config, "agent_event_backlog", "100")
         try sync([agentConfig("a1", skills: ["sales": 5])])
         for i in 0..<1000 {
             _ = try must { router.setPresence(agentId: "a1", status: i % 2 == 0 ? .available : .away, reason: nil, now: T0 + Int64(i), completion: $0) }
         }
-        let length = redis.run("XLEN", "sb:agent:a1:events").int ?? 0
+        let length = redis.run("XLEN", keys(.events, "a1")).int ?? 0
         XCTAssertLessThan(length, 300, "approximate trim keeps about the backlog")
         XCTAssertGreaterThanOrEqual(length, 100)
     }

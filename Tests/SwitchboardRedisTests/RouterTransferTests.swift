@@ -18,7 +18,7 @@ final class RouterTransferTests: RouterTestCase {
 
     /// The system messages transfer wrote to the conversation log.
     private func logMessages(_ conv: String) -> [[String: Any]] {
-        (redis.run("XRANGE", "sb:conv:{\(conv)}:log", "-", "+").array ?? []).compactMap { entry in
+        (redis.run("XRANGE", keys(.log, conv), "-", "+").array ?? []).compactMap { entry in
             guard let json = entry.array?.last?.array?.last?.string else { return nil }
             return try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         }
@@ -39,9 +39,9 @@ final class RouterTransferTests: RouterTestCase {
         XCTAssertEqual(hget(convKey("c1"), "skill"), "billing")
         XCTAssertNil(hget(convKey("c1"), "assignee"))
         XCTAssertEqual(load("a1"), 0)
-        XCTAssertEqual(smembers("sb:{r}:agent:a1:convs"), [])
-        XCTAssertEqual(zrange("sb:conv:{c1}:declined"), ["a1"], "not offered back to the agent who transferred it while another can take it")
-        XCTAssertEqual(zscore("sb:conv:{c1}:declined", "a1"), Double(T0 + 6), "nor within routing.reoffer_after of the transfer")
+        XCTAssertEqual(smembers(keys(.agentConvs, "a1")), [])
+        XCTAssertEqual(zrange(keys(.declined, "c1")), ["a1"], "not offered back to the agent who transferred it while another can take it")
+        XCTAssertEqual(zscore(keys(.declined, "c1"), "a1"), Double(T0 + 6), "nor within routing.reoffer_after of the transfer")
         XCTAssertEqual(eventTypes("a1").last, "conversation.updated")
         XCTAssertEqual((events("a1").last?["conversation"] as? [String: Any])?["status"] as? String, "queued")
 
@@ -60,8 +60,8 @@ final class RouterTransferTests: RouterTestCase {
             .compactMap { ($0["conversation"] as? [String: Any])?["id"] as? String }
         XCTAssertEqual(offered, ["c1", "w1"], "the front entry is served first")
         try accept("b1", "c1", at: 8)
-        XCTAssertEqual(hget("sb:{r}:stats", "wait_ms:sales"), "3")
-        XCTAssertNil(hget("sb:{r}:stats", "wait_ms:billing"), "a second assignment is not a queue wait")
+        XCTAssertEqual(hget(keys(.stats), "wait_ms:sales"), "3")
+        XCTAssertNil(hget(keys(.stats), "wait_ms:billing"), "a second assignment is not a queue wait")
     }
 
     func testTransferToAgentOffersAndFallsBackToTheFront() throws {
@@ -120,12 +120,12 @@ final class RouterTransferTests: RouterTestCase {
         conversation("c2", queuedAt: 1, contact: "k2")
         conversation("c3", queuedAt: 2, contact: "k3")
         for id in ["c1", "c2", "c3"] { try enqueue(id, at: 3) }
-        _ = redis.run("SET", "sb:contact:k2:open:web-main", "c2")
+        _ = redis.run("SET", keys(.open, "k2", "web-main"), "c2")
 
         XCTAssertTrue(try must { router.abandon(conversationId: "c2", now: T0 + 4, completion: $0) })
         XCTAssertEqual(status("c2"), "abandoned")
         XCTAssertEqual(zrange(queueKey("sales")), ["c3"])
-        XCTAssertEqual(redis.run("EXISTS", "sb:contact:k2:open:web-main"), .integer(0))
+        XCTAssertEqual(redis.run("EXISTS", keys(.open, "k2", "web-main")), .integer(0))
 
         let oid = try offerId("c1")
         XCTAssertTrue(try must { router.abandon(conversationId: "c1", now: T0 + 5, completion: $0) })

@@ -46,19 +46,19 @@ final class StoreCSATTests: XCTestCase {
         return nil
     }
 
-    private func csat(_ conv: String) -> String? { f.hget("conv:{\(conv)}", "csat") }
+    private func csat(_ conv: String) -> String? { f.hget(f.keys(.conv, conv), "csat") }
 
     func testARatingLandsOnTheClosedConversationNeverTheOpenOne() throws {
         let first = try say("v1", "我的快递丢了")
         try close(first)
-        XCTAssertEqual(f.hget("conv:{\(first)}", "status"), "wrapup")
+        XCTAssertEqual(f.hget(f.keys(.conv, first), "status"), "wrapup")
         let second = try say("v1", "还有一个问题")
         XCTAssertNotEqual(second, first, "the close ended the first conversation")
 
         XCTAssertEqual(try rate("v1", first, 4).get(), first)
         XCTAssertEqual(csat(first), "4")
-        XCTAssertEqual(f.hget("conv:{\(first)}", "csatComment"), "ok")
-        XCTAssertEqual(f.hget("conv:{\(first)}", "csatAt"), String(f.now))
+        XCTAssertEqual(f.hget(f.keys(.conv, first), "csatComment"), "ok")
+        XCTAssertEqual(f.hget(f.keys(.conv, first), "csatAt"), String(f.now))
         XCTAssertNil(csat(second), "the open conversation is not rated")
 
         // Once per conversation: a second rating is refused and changes nothing.

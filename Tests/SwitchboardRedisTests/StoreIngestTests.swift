@@ -11,11 +11,11 @@ final class StoreIngestTests: XCTestCase {
         XCTAssertTrue(out.created)
         XCTAssertFalse(out.duplicate)
         XCTAssertEqual(out.status, .queued)
-        XCTAssertEqual(fx.redis.run("GET", "sb:ident:sms:+8613812345678").string, out.contactId)
-        XCTAssertEqual(fx.hget("contact:\(out.contactId)", "name"), "王女士")
-        XCTAssertEqual(fx.redis.run("GET", "sb:contact:\(out.contactId):open:sms-main").string, out.conversationId)
+        XCTAssertEqual(fx.redis.run("GET", fx.keys(.ident, "sms", "+8613812345678")).string, out.contactId)
+        XCTAssertEqual(fx.hget(fx.keys(.contact, out.contactId), "name"), "王女士")
+        XCTAssertEqual(fx.redis.run("GET", fx.keys(.open, out.contactId, "sms-main")).string, out.conversationId)
 
-        let conv = "conv:{\(out.conversationId)}"
+        let conv = fx.keys(.conv, out.conversationId)
         XCTAssertEqual(fx.hget(conv, "status"), "queued")
         XCTAssertEqual(fx.hget(conv, "channel"), "sms-main")
         XCTAssertEqual(fx.hget(conv, "kind"), "sms")
@@ -34,7 +34,7 @@ final class StoreIngestTests: XCTestCase {
                                         externalId: "SM1", status: .delivered, createdAt: fx.now))
         let stored = try fx.call { fx.store.history(conversationId: out.conversationId, before: nil, limit: 10, completion: $0) }
         XCTAssertEqual(stored, [out.messageJSON])
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "inbound:sms-main").int, 1)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "inbound:sms-main").int, 1)
     }
 
     func testNextMessageJoinsTheOpenConversation() throws {
@@ -46,8 +46,8 @@ final class StoreIngestTests: XCTestCase {
         XCTAssertEqual(second.conversationId, first.conversationId)
         XCTAssertEqual(second.contactId, first.contactId)
         XCTAssertNotEqual(second.messageId, first.messageId)
-        XCTAssertEqual(fx.xlen("conv:{\(first.conversationId)}:log"), 2)
-        XCTAssertEqual(fx.hget("contact:\(first.contactId)", "name"), "Wang", "a given display name updates the contact")
+        XCTAssertEqual(fx.xlen(fx.keys(.log, first.conversationId)), 2)
+        XCTAssertEqual(fx.hget(fx.keys(.contact, first.contactId), "name"), "Wang", "a given display name updates the contact")
 
         // Another channel of the same kind is another conversation for the same contact.
         let other = try fx.ingest(fx.sms(text: "three", externalId: "SM3", channel: "sms-2"))
@@ -72,9 +72,9 @@ final class StoreIngestTests: XCTestCase {
         XCTAssertEqual(again.contactId, first.contactId)
         XCTAssertEqual(again.status, .queued, "the caller re-runs enqueue idempotently from this")
         XCTAssertEqual(again.messageJSON, first.messageJSON)
-        XCTAssertEqual(fx.xlen("conv:{\(first.conversationId)}:log"), 1)
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "inbound:sms-main").int, 1)
-        let ttl = fx.redis.run("TTL", "sb:dedup:sms-main:SMdup").int ?? -1
+        XCTAssertEqual(fx.xlen(fx.keys(.log, first.conversationId)), 1)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "inbound:sms-main").int, 1)
+        let ttl = fx.redis.run("TTL", fx.keys(.dedup, "sms-main", "SMdup")).int ?? -1
         XCTAssertTrue(ttl > 0 && ttl <= 172_800, "dedup keys expire (ttl \(ttl))")
 
         // The same provider id on another channel is another message.
@@ -83,28 +83,28 @@ final class StoreIngestTests: XCTestCase {
         // Without an external id nothing is deduplicated.
         _ = try fx.ingest(fx.sms(text: "same"))
         _ = try fx.ingest(fx.sms(text: "same"))
-        XCTAssertEqual(fx.xlen("conv:{\(first.conversationId)}:log"), 3)
+        XCTAssertEqual(fx.xlen(fx.keys(.log, first.conversationId)), 3)
     }
 
     func testAClosedConversationsContactOpensANewOne() throws {
         let fx = try StoreFixture()
         let first = try fx.ingest(fx.sms(text: "one"))
         for status in ["wrapup", "closed", "abandoned"] {
-            fx.redis.run("HSET", "sb:conv:{\(first.conversationId)}", "status", status)
-            fx.redis.run("SET", "sb:contact:\(first.contactId):open:sms-main", first.conversationId)
+            fx.redis.run("HSET", fx.keys(.conv, first.conversationId), "status", status)
+            fx.redis.run("SET", fx.keys(.open, first.contactId, "sms-main"), first.conversationId)
             let next = try fx.ingest(fx.sms(text: "after \(status)"))
             XCTAssertTrue(next.created, status)
             XCTAssertNotEqual(next.conversationId, first.conversationId, status)
             XCTAssertEqual(next.contactId, first.contactId, status)
-            XCTAssertEqual(fx.redis.run("GET", "sb:contact:\(first.contactId):open:sms-main").string, next.conversationId)
-            XCTAssertEqual(fx.xlen("conv:{\(first.conversationId)}:log"), 1, "nothing more joins a \(status) conversation")
+            XCTAssertEqual(fx.redis.run("GET", fx.keys(.open, first.contactId, "sms-main")).string, next.conversationId)
+            XCTAssertEqual(fx.xlen(fx.keys(.log, first.conversationId)), 1, "nothing more joins a \(status) conversation")
         }
     }
 
     func testInboundOnAnAssignedConversationEmitsExactlyOneAgentEvent() throws {
         let fx = try StoreFixture()
         let first = try fx.ingest(fx.sms(text: "one"))
-        XCTAssertEqual(fx.redis.run("EXISTS", "sb:agent:a1:events"), .integer(0), "no assignee, no event")
+        XCTAssertEqual(fx.redis.run("EXISTS", fx.keys(.events, "a1")), .integer(0), "no assignee, no event")
         fx.assign(first.conversationId, to: "a1")
 
         let second = try fx.ingest(fx.sms(text: "two"))
@@ -117,7 +117,7 @@ final class StoreIngestTests: XCTestCase {
         XCTAssertEqual(carried["id"] as? String, second.messageId)
         XCTAssertEqual(carried["conversationId"] as? String, first.conversationId)
         // The stream entry id is the seq, so resume is an XRANGE after it (DESIGN §9).
-        XCTAssertEqual(fx.redis.run("XRANGE", "sb:agent:a1:events", "-", "+").array?.first?.array?.first?.string, "1-0")
+        XCTAssertEqual(fx.redis.run("XRANGE", fx.keys(.events, "a1"), "-", "+").array?.first?.array?.first?.string, "1-0")
 
         _ = try fx.ingest(fx.sms(text: "three"))
         events = try fx.events("a1")
@@ -153,17 +153,17 @@ final class StoreIngestTests: XCTestCase {
                                     visitorNode: "node-1", startWithBot: true)
         let out = try fx.ingest(request)
         XCTAssertEqual(out.status, .bot)
-        XCTAssertEqual(fx.hget("conv:{\(out.conversationId)}", "status"), "bot")
-        XCTAssertNil(fx.hget("conv:{\(out.conversationId)}", "queuedAt"), "not queued while the bot answers")
-        XCTAssertEqual(fx.hget("conv:{\(out.conversationId)}", "priority"), "2")
-        XCTAssertEqual(fx.hget("conv:{\(out.conversationId)}", "vnode"), "node-1")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, out.conversationId), "status"), "bot")
+        XCTAssertNil(fx.hget(fx.keys(.conv, out.conversationId), "queuedAt"), "not queued while the bot answers")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, out.conversationId), "priority"), "2")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, out.conversationId), "vnode"), "node-1")
 
         // The visitor reconnected through another node: the next message moves the pointer.
         request.visitorNode = "node-2"
         let next = try fx.ingest(request)
         XCTAssertEqual(next.conversationId, out.conversationId)
         XCTAssertEqual(next.status, .bot)
-        XCTAssertEqual(fx.hget("conv:{\(out.conversationId)}", "vnode"), "node-2")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, out.conversationId), "vnode"), "node-2")
     }
 
     func testEmailSubjectIsKeptOnTheConversation() throws {

@@ -34,7 +34,7 @@ final class StoreOutboxTests: XCTestCase {
     }
 
     private func pendingCount(_ fx: StoreFixture) -> Int64? {
-        fx.redis.run("XPENDING", "sb:outbox", "delivery").array?.first?.int
+        fx.redis.run("XPENDING", fx.keys.outbox, "delivery").array?.first?.int
     }
 
     func testSentDeliveryIsAcknowledgedAndRecorded() throws {
@@ -53,26 +53,26 @@ final class StoreOutboxTests: XCTestCase {
         fx.now += 400
         let done = try complete(fx, entry, .sent(providerId: "SM900"))
         XCTAssertEqual(done, OutboxCompletion(result: .sent, messageStatus: .sent, retryAt: nil))
-        XCTAssertEqual(fx.xlen("outbox"), 0)
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
         XCTAssertEqual(pendingCount(fx), 0)
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", sent.messageId), "sent")
-        XCTAssertEqual(fx.redis.run("GET", "sb:pmid:sms-main:SM900").string, "\(conv) \(sent.messageId)")
-        let ttl = fx.redis.run("TTL", "sb:pmid:sms-main:SM900").int ?? -1
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), sent.messageId), "sent")
+        XCTAssertEqual(fx.redis.run("GET", fx.keys(.pmid, "sms-main", "SM900")).string, "\(conv) \(sent.messageId)")
+        let ttl = fx.redis.run("TTL", fx.keys(.pmid, "sms-main", "SM900")).int ?? -1
         XCTAssertTrue(ttl > 6 * 86_400 && ttl <= 7 * 86_400, "provider ids are kept 7 days (ttl \(ttl))")
         let events = try deliveryEvents(fx)
         XCTAssertEqual(events.count, 1)
         XCTAssertEqual(events[0]["conversationId"] as? String, conv)
         XCTAssertEqual(events[0]["messageId"] as? String, sent.messageId)
         XCTAssertEqual(events[0]["status"] as? String, "sent")
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "deliveries:sent").int, 1)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "deliveries:sent").int, 1)
 
         let history = try fx.call { fx.store.history(conversationId: conv, before: nil, limit: 10, completion: $0) }
         XCTAssertEqual(try fx.decodeMessage(history[1]).status, .sent)
 
         // Completing again (a node that claimed it late) changes nothing.
         XCTAssertEqual(try complete(fx, entry, .sent(providerId: "SM901")).result, .missing)
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "deliveries:sent").int, 1)
-        XCTAssertEqual(fx.redis.run("EXISTS", "sb:pmid:sms-main:SM901"), .integer(0))
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "deliveries:sent").int, 1)
+        XCTAssertEqual(fx.redis.run("EXISTS", fx.keys(.pmid, "sms-main", "SM901")), .integer(0))
         XCTAssertEqual(try deliveryEvents(fx).count, 1)
     }
 
@@ -84,16 +84,16 @@ final class StoreOutboxTests: XCTestCase {
             XCTAssertEqual(entry.attempt, attempt)
             let retried = try complete(fx, entry, .retry(reason: "HTTP 503"), maxAttempts: 3, backoffMs: 1000)
             XCTAssertEqual(retried, OutboxCompletion(result: .retry, messageStatus: .pending, retryAt: fx.now + 1000))
-            XCTAssertEqual(fx.xlen("outbox"), 0)
+            XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
             XCTAssertEqual(pendingCount(fx), 0)
-            XCTAssertEqual(fx.redis.run("ZCARD", "sb:outbox:delayed"), .integer(1))
+            XCTAssertEqual(fx.redis.run("ZCARD", fx.keys(.outboxDelayed)), .integer(1))
 
             fx.now += 999
             XCTAssertEqual(try fx.call { fx.store.promoteDelayed(now: fx.now, completion: $0) }, 0, "not due yet")
             XCTAssertEqual(try read(fx), [])
             fx.now += 1
             XCTAssertEqual(try fx.call { fx.store.promoteDelayed(now: fx.now, completion: $0) }, 1)
-            XCTAssertEqual(fx.redis.run("ZCARD", "sb:outbox:delayed"), .integer(0))
+            XCTAssertEqual(fx.redis.run("ZCARD", fx.keys(.outboxDelayed)), .integer(0))
 
             let next = try XCTUnwrap(try read(fx).first)
             XCTAssertNotEqual(next.id, entry.id, "a retry is a new stream entry")
@@ -107,10 +107,10 @@ final class StoreOutboxTests: XCTestCase {
         // The third attempt was the last: a retry now dead-letters.
         let final = try complete(fx, entry, .retry(reason: "HTTP 503"), maxAttempts: 3, backoffMs: 1000)
         XCTAssertEqual(final, OutboxCompletion(result: .failed, messageStatus: .failed, retryAt: nil))
-        XCTAssertEqual(fx.xlen("outbox"), 0)
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
         XCTAssertEqual(pendingCount(fx), 0)
-        XCTAssertEqual(fx.redis.run("ZCARD", "sb:outbox:delayed"), .integer(0))
-        let dead = try XCTUnwrap(fx.redis.run("XRANGE", "sb:deadletter", "-", "+").array)
+        XCTAssertEqual(fx.redis.run("ZCARD", fx.keys(.outboxDelayed)), .integer(0))
+        let dead = try XCTUnwrap(fx.redis.run("XRANGE", fx.keys(.deadletter), "-", "+").array)
         XCTAssertEqual(dead.count, 1)
         let deadEntry = try XCTUnwrap(Store.outboxEntry(dead[0]))
         XCTAssertEqual(deadEntry.messageId, sent.messageId)
@@ -118,7 +118,7 @@ final class StoreOutboxTests: XCTestCase {
         let deadFields = dead[0].array?[1].strings ?? []
         XCTAssertTrue(deadFields.contains("HTTP 503"), "\(deadFields)")
 
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", sent.messageId), "failed")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), sent.messageId), "failed")
         let events = try deliveryEvents(fx)
         XCTAssertEqual(events.count, 1, "retries tell nobody; the failure does")
         XCTAssertEqual(events[0]["status"] as? String, "failed")
@@ -128,8 +128,8 @@ final class StoreOutboxTests: XCTestCase {
         XCTAssertEqual(failed["status"] as? String, "failed")
         XCTAssertEqual(failed["error"] as? String, "HTTP 503")
         XCTAssertEqual(try fx.decodeMessage(history[1]).status, .failed)
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "deliveries:retry").int, 2)
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "deliveries:failed").int, 1)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "deliveries:retry").int, 2)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "deliveries:failed").int, 1)
     }
 
     func testAPermanentFailureGoesStraightToTheDeadLetterStream() throws {
@@ -137,10 +137,10 @@ final class StoreOutboxTests: XCTestCase {
         let entry = try XCTUnwrap(try read(fx).first)
         let done = try complete(fx, entry, .failed(reason: "HTTP 400 invalid number"), maxAttempts: 6)
         XCTAssertEqual(done.result, .failed)
-        XCTAssertEqual(fx.xlen("deadletter"), 1)
-        XCTAssertEqual(fx.xlen("outbox"), 0)
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", sent.messageId), "failed")
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", "\(sent.messageId):error"), "HTTP 400 invalid number")
+        XCTAssertEqual(fx.xlen(fx.keys(.deadletter)), 1)
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), sent.messageId), "failed")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), "\(sent.messageId):error"), "HTTP 400 invalid number")
     }
 
     func testAnotherNodeClaimsTheEntriesOfADeadOne() throws {
@@ -153,7 +153,7 @@ final class StoreOutboxTests: XCTestCase {
         let claimed = try fx.call { fx.store.outboxClaim(consumer: "node-b", minIdleMs: 0, count: 10, completion: $0) }
         XCTAssertEqual(claimed, taken)
         XCTAssertEqual(claimed.first?.messageId, sent.messageId)
-        let consumers = fx.redis.run("XPENDING", "sb:outbox", "delivery", "-", "+", "10").array ?? []
+        let consumers = fx.redis.run("XPENDING", fx.keys.outbox, "delivery", "-", "+", "10").array ?? []
         XCTAssertEqual(consumers.first?.array?[1].string, "node-b")
 
         XCTAssertEqual(try complete(fx, claimed[0], .sent(providerId: nil)).result, .sent)
@@ -191,7 +191,7 @@ final class StoreOutboxTests: XCTestCase {
         XCTAssertEqual(try report(.delivered).changed, false, "equal is not progress")
         XCTAssertEqual(try report(.read), ProviderStatusOutcome(found: true, changed: true, status: .read,
                                                                 conversationId: conv, messageId: sent.messageId))
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", sent.messageId), "read")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), sent.messageId), "read")
         XCTAssertEqual(try deliveryEvents(fx).map { $0["status"] as? String }, ["sent", "delivered", "read"])
         let history = try fx.call { fx.store.history(conversationId: conv, before: nil, limit: 10, completion: $0) }
         XCTAssertEqual(try fx.decodeMessage(history[1]).status, .read)
@@ -223,7 +223,7 @@ final class StoreOutboxTests: XCTestCase {
         }
         XCTAssertFalse(late.changed)
         XCTAssertEqual(late.status, .failed)
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", "\(sent.messageId):error"), "30003 unreachable")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), "\(sent.messageId):error"), "30003 unreachable")
     }
 
     func testBackoffIsExponentialWithACap() {

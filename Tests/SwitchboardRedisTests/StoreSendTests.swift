@@ -30,10 +30,10 @@ final class StoreSendTests: XCTestCase {
         XCTAssertEqual(message, Message(id: out.messageId, conversationId: conv, direction: .out, author: .agent,
                                         authorId: "a1", authorName: "小李", parts: [.text("您好")], clientId: "c-1",
                                         status: .pending, createdAt: fx.now))
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", out.messageId), "pending")
-        XCTAssertEqual(fx.hget("conv:{\(conv)}", "firstResponseAt"), String(fx.now))
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), out.messageId), "pending")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, conv), "firstResponseAt"), String(fx.now))
 
-        let raw = try XCTUnwrap(fx.redis.run("XRANGE", "sb:outbox", entryId, entryId).array?.first)
+        let raw = try XCTUnwrap(fx.redis.run("XRANGE", fx.keys.outbox, entryId, entryId).array?.first)
         let entry = try XCTUnwrap(Store.outboxEntry(raw))
         XCTAssertEqual(entry, OutboxEntry(id: entryId, conversationId: conv, messageId: out.messageId, channelId: "sms-main",
                                           to: "+8613812345678", attempt: 1, idempotencyKey: "\(conv):\(out.messageId)",
@@ -45,13 +45,13 @@ final class StoreSendTests: XCTestCase {
         XCTAssertEqual(events.count, 1)
         XCTAssertEqual(events[0]["type"] as? String, "message")
         XCTAssertEqual((events[0]["message"] as? [String: Any])?["id"] as? String, out.messageId)
-        XCTAssertEqual(fx.redis.run("HGET", "sb:{r}:stats", "outbound:sms-main").int, 1)
+        XCTAssertEqual(fx.redis.run("HGET", fx.keys(.stats), "outbound:sms-main").int, 1)
 
         // A later reply leaves the first-response time alone.
         let firstResponse = fx.now
         fx.now += 60_000
         _ = try fx.call { fx.store.send(reply(conv, text: "again"), now: fx.now, completion: $0) }
-        XCTAssertEqual(fx.hget("conv:{\(conv)}", "firstResponseAt"), String(firstResponse))
+        XCTAssertEqual(fx.hget(fx.keys(.conv, conv), "firstResponseAt"), String(firstResponse))
     }
 
     func testTheSameClientIdIsSentOnce() throws {
@@ -64,8 +64,8 @@ final class StoreSendTests: XCTestCase {
         XCTAssertEqual(retry.messageId, first.messageId)
         XCTAssertNil(retry.outboxEntryId)
         XCTAssertEqual(retry.messageJSON, first.messageJSON)
-        XCTAssertEqual(fx.xlen("conv:{\(conv)}:log"), 2, "the inbound message and one reply")
-        XCTAssertEqual(fx.xlen("outbox"), 1)
+        XCTAssertEqual(fx.xlen(fx.keys(.log, conv)), 2, "the inbound message and one reply")
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 1)
         XCTAssertEqual(try fx.events("a1").count, 1)
 
         // Another clientId is another message; a clientId is per conversation.
@@ -81,17 +81,17 @@ final class StoreSendTests: XCTestCase {
         XCTAssertEqual(fx.failure { fx.store.send(reply(conv), now: fx.now, completion: $0) }?.code, "forbidden")
         fx.assign(conv, to: "a1")
         XCTAssertEqual(fx.failure { fx.store.send(reply(conv, agent: "a2"), now: fx.now, completion: $0) }?.code, "forbidden")
-        XCTAssertEqual(fx.xlen("conv:{\(conv)}:log"), 1)
-        XCTAssertEqual(fx.xlen("outbox"), 0)
-        XCTAssertNil(fx.hget("conv:{\(conv)}", "firstResponseAt"))
+        XCTAssertEqual(fx.xlen(fx.keys(.log, conv)), 1)
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
+        XCTAssertNil(fx.hget(fx.keys(.conv, conv), "firstResponseAt"))
 
         // A bot or API key sends without an assignee check, e.g. while the conversation is queued.
-        fx.redis.run("HSET", "sb:conv:{\(conv)}", "status", "queued")
-        fx.redis.run("HDEL", "sb:conv:{\(conv)}", "assignee")
+        fx.redis.run("HSET", fx.keys(.conv, conv), "status", "queued")
+        fx.redis.run("HDEL", fx.keys(.conv, conv), "assignee")
         let bot = SendRequest(conversationId: conv, author: .bot, authorId: "faq-bot", parts: [.text("请稍候")], mode: .outbox)
         let out = try fx.call { fx.store.send(bot, now: fx.now, completion: $0) }
         XCTAssertNotNil(out.outboxEntryId)
-        XCTAssertEqual(fx.hget("conv:{\(conv)}", "firstResponseAt"), String(fx.now), "a bot reply is a first response")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, conv), "firstResponseAt"), String(fx.now), "a bot reply is a first response")
     }
 
     func testUnknownClosedAndMalformedSendsAreRefused() throws {
@@ -102,12 +102,12 @@ final class StoreSendTests: XCTestCase {
         contact.author = .contact
         XCTAssertEqual(fx.failure { fx.store.send(contact, now: fx.now, completion: $0) }?.code, "bad_request")
         for status in ["closed", "wrapup", "abandoned"] {
-            fx.redis.run("HSET", "sb:conv:{\(conv)}", "status", status)
+            fx.redis.run("HSET", fx.keys(.conv, conv), "status", status)
             let api = SendRequest(conversationId: conv, author: .system, parts: [.text("x")], mode: .outbox)
             XCTAssertEqual(fx.failure { fx.store.send(api, now: fx.now, completion: $0) }?.code, "conflict", status)
         }
-        XCTAssertEqual(fx.xlen("conv:{\(conv)}:log"), 1)
-        XCTAssertEqual(fx.xlen("outbox"), 0)
+        XCTAssertEqual(fx.xlen(fx.keys(.log, conv)), 1)
+        XCTAssertEqual(fx.xlen(fx.keys.outbox), 0)
     }
 
     func testWebChatReplyIsDeliveredOverTheSocketNotTheOutbox() throws {
@@ -118,9 +118,9 @@ final class StoreSendTests: XCTestCase {
         fx.assign(conv, to: "a1")
         let out = try fx.call { fx.store.send(reply(conv, mode: DeliveryTransport.of(.webchat)), now: fx.now, completion: $0) }
         XCTAssertNil(out.outboxEntryId)
-        XCTAssertEqual(fx.redis.run("EXISTS", "sb:outbox"), .integer(0))
+        XCTAssertEqual(fx.redis.run("EXISTS", fx.keys.outbox), .integer(0))
         XCTAssertEqual(try fx.decodeMessage(out.messageJSON).status, .delivered)
-        XCTAssertEqual(fx.hget("conv:{\(conv)}:status", out.messageId), "delivered")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, conv), out.messageId), "delivered")
         XCTAssertEqual(try fx.events("a1").count, 1)
         XCTAssertEqual(DeliveryTransport.of(.sms), .outbox)
     }
@@ -134,9 +134,9 @@ final class StoreSendTests: XCTestCase {
         fx.assign(sms.conversationId, to: "a1")
         let toWeb = try fx.call { fx.store.send(reply(web.conversationId, mode: nil), now: fx.now, completion: $0) }
         XCTAssertNil(toWeb.outboxEntryId)
-        XCTAssertEqual(fx.hget("conv:{\(web.conversationId)}:status", toWeb.messageId), "delivered")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, web.conversationId), toWeb.messageId), "delivered")
         let toSMS = try fx.call { fx.store.send(reply(sms.conversationId, mode: nil), now: fx.now, completion: $0) }
         XCTAssertNotNil(toSMS.outboxEntryId)
-        XCTAssertEqual(fx.hget("conv:{\(sms.conversationId)}:status", toSMS.messageId), "pending")
+        XCTAssertEqual(fx.hget(fx.keys(.msgStatus, sms.conversationId), toSMS.messageId), "pending")
     }
 }

@@ -34,6 +34,7 @@ final class StoreFixture {
     let store: Store
     var now: Int64 = 1_700_000_000_000
     let prefix = "sb:"
+    var keys: RedisKeys { store.keys }
 
     init() throws {
         server = try RedisTestServer()
@@ -79,20 +80,20 @@ final class StoreFixture {
 
     /// Stands in for the Router's accept: the conversation is assigned to `agent`.
     func assign(_ conv: String, to agent: String) {
-        redis.run("HSET", "\(prefix)conv:{\(conv)}", "status", "assigned", "assignee", agent)
+        redis.run("HSET", keys(.conv, conv), "status", "assigned", "assignee", agent)
     }
 
     func hget(_ key: String, _ field: String) -> String? {
-        redis.run("HGET", prefix + key, field).string
+        redis.run("HGET", key, field).string
     }
 
     func xlen(_ key: String) -> Int64 {
-        redis.run("XLEN", prefix + key).int ?? -1
+        redis.run("XLEN", key).int ?? -1
     }
 
     /// The agent's stored events, decoded.
     func events(_ agent: String) throws -> [[String: Any]] {
-        let entries = redis.run("XRANGE", "\(prefix)agent:\(agent):events", "-", "+").array ?? []
+        let entries = redis.run("XRANGE", keys(.events, agent), "-", "+").array ?? []
         return try entries.map { entry in
             let fields = entry.array?[1].array ?? []
             let json = fields.count == 2 ? fields[1].string ?? "" : ""
@@ -201,12 +202,12 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(found?.contactId, first.contactId)
         XCTAssertEqual(found?.conversationId, first.conversationId)
         XCTAssertEqual(try fx.object(try XCTUnwrap(found?.conversationJSON))["id"] as? String, first.conversationId)
-        XCTAssertEqual(fx.hget("conv:{\(first.conversationId)}", "vnode"), "node-1")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, first.conversationId), "vnode"), "node-1")
 
         let elsewhere = try fx.call { fx.store.openConversation(identity: visitor, channelId: "web-2", completion: $0) }
         XCTAssertNil(elsewhere)
 
-        fx.redis.run("HSET", "sb:conv:{\(first.conversationId)}", "status", "closed")
+        fx.redis.run("HSET", fx.keys(.conv, first.conversationId), "status", "closed")
         let afterClose = try fx.call { fx.store.openConversation(identity: visitor, channelId: "web", completion: $0) }
         XCTAssertNil(afterClose)
     }
@@ -215,17 +216,17 @@ final class StoreTests: XCTestCase {
         let fx = try StoreFixture()
         let conv = try fx.ingest(fx.sms(text: "hi")).conversationId
         try fx.call { fx.store.attachVisitor(conversationId: conv, node: "node-1", now: fx.now, completion: $0) }
-        XCTAssertEqual(fx.hget("conv:{\(conv)}", "vnode"), "node-1")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, conv), "vnode"), "node-1")
         // The visitor reconnected through node-2; node-1's late detach must not cut it off.
         try fx.call { fx.store.attachVisitor(conversationId: conv, node: "node-2", now: fx.now, completion: $0) }
         XCTAssertFalse(try fx.call { fx.store.detachVisitor(conversationId: conv, node: "node-1", now: fx.now, completion: $0) })
-        XCTAssertEqual(fx.hget("conv:{\(conv)}", "vnode"), "node-2")
+        XCTAssertEqual(fx.hget(fx.keys(.conv, conv), "vnode"), "node-2")
         XCTAssertTrue(try fx.call { fx.store.detachVisitor(conversationId: conv, node: "node-2", now: fx.now, completion: $0) })
-        XCTAssertNil(fx.hget("conv:{\(conv)}", "vnode"))
+        XCTAssertNil(fx.hget(fx.keys(.conv, conv), "vnode"))
 
         XCTAssertEqual(fx.failure { fx.store.attachVisitor(conversationId: "nope", node: "n", now: fx.now, completion: $0) }?.code,
                        "not_found")
-        XCTAssertEqual(fx.redis.run("EXISTS", "sb:conv:{nope}"), .integer(0))
+        XCTAssertEqual(fx.redis.run("EXISTS", fx.keys(.conv, "nope")), .integer(0))
     }
 
     func testTypingReachesTheOtherSideOnly() throws {

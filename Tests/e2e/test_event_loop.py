@@ -1,4 +1,4 @@
-"""The event loop (docs/design-notes.md §4): libev/epoll by default, lws' poll(2) loop when asked
+"""The event loop (docs/architecture.md §5.3): libev/epoll by default, lws' poll(2) loop when asked
 for (SWITCHBOARD_EVENT_LOOP=poll) or when libwebsockets-evlib-ev is missing. Both must carry the
 same traffic and fire the same timers (the broker's timers run on libev's own on the first)."""
 

@@ -2,7 +2,7 @@
 -- once, at the top of one Redis Functions library, ahead of the scripts.
 --
 -- Calling convention, for every script:
---   KEYS[1] = the key prefix, e.g. "sb:" (scripts build their other keys from it; a single Redis
+--   KEYS[1] = the key prefix, e.g. "sb:" (K builds every other key from it; a single Redis
 --             or one Cluster slot per hash tag is assumed: see DESIGN §8)
 --   ARGV[1] = now, milliseconds since the epoch, supplied by the calling node (tests pass a fake
 --             clock; nodes are NTP-synchronised, and every deadline is compared against the
@@ -17,34 +17,8 @@
 -- table per call, the memo of what this call already read (config, an agent's node, NOW as a
 -- string). Nothing in it outlives the call: another node may write Redis between two calls.
 
-local K = {}
-function K.agent(id) return P .. '{r}:agent:' .. id end
-function K.agents() return P .. '{r}:agents' end                 -- set of agent ids
-function K.avail(skill) return P .. '{r}:avail:' .. skill end     -- zset agent id -> idleSince
-function K.queue(skill) return P .. '{r}:queue:' .. skill end     -- zset conv id -> rank
-function K.offers() return P .. '{r}:offers' end                  -- zset offer id -> deadline
-function K.offer(id) return P .. '{r}:offer:' .. id end           -- hash
-function K.agent_offers(id) return P .. '{r}:agent:' .. id .. ':offers' end  -- set of offer ids
-function K.agent_convs(id) return P .. '{r}:agent:' .. id .. ':convs' end    -- set of assigned conv ids
-function K.wrapups() return P .. '{r}:wrapups' end                -- zset conv id -> wrap-up end
-function K.grace() return P .. '{r}:grace' end                    -- zset agent id -> grace end
-function K.stats() return P .. '{r}:stats' end                    -- hash of cluster-wide counters
-function K.seq() return P .. '{r}:seq' end                        -- hash of id counters
-function K.config() return P .. '{r}:config' end                  -- hash of broker settings scripts read (retention_ms, agent_event_backlog)
-function K.conv(id) return P .. 'conv:{' .. id .. '}' end
-function K.log(id) return P .. 'conv:{' .. id .. '}:log' end
-function K.declined(id) return P .. 'conv:{' .. id .. '}:declined' end
-function K.msgstatus(id) return P .. 'conv:{' .. id .. '}:status' end  -- hash msg id -> delivery JSON
-function K.contact(id) return P .. 'contact:' .. id end
-function K.ident(kind, addr) return P .. 'ident:' .. kind .. ':' .. addr end
-function K.open(contact, channel) return P .. 'contact:' .. contact .. ':open:' .. channel end
--- string: the contact's most recently closed conversation on a channel (what an untargeted csat rates)
-function K.closed(contact, channel) return P .. 'contact:' .. contact .. ':closed:' .. channel end
-function K.dedup(channel, ext) return P .. 'dedup:' .. channel .. ':' .. ext end
-function K.events(agent) return P .. 'agent:' .. agent .. ':events' end
-function K.outbox() return P .. 'outbox' end
-function K.deadletter() return P .. 'deadletter' end
-function K.node(id) return P .. 'node:' .. id end
+-- K, the key builders (K.agent(id), K.log(conv), …), is generated from the key registry in
+-- RedisKeys.swift and defined ahead of this file: no script spells a key (DESIGN §8).
 
 -- Fails the script with a coded error the Swift side maps to a client error.
 local function fail(code, message)
@@ -57,11 +31,15 @@ local function new_id(kind, prefix)
   return prefix .. string.format('%x', NOW) .. string.format('%x', n)
 end
 
-local function hgetall(key)
-  local flat = redis.call('HGETALL', key)
+-- A flat field/value list (HGETALL, a stream entry's fields) as a table.
+local function flat_table(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
+end
+
+local function hgetall(key)
+  return flat_table(redis.call('HGETALL', key))
 end
 
 local function num(v, default)

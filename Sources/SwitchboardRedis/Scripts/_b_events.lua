@@ -1,18 +1,26 @@
 -- Conversation JSON and event delivery, shared by every script that tells someone something.
 
--- The wire form of a conversation hash `c` (as hgetall returns it; DESIGN §6, §9). Empty fields are
--- left out.
-local function conv_wire(c)
+-- The text members of a conversation's wire form (conv_wire, conv_wire_json) from its hash `c` (as
+-- hgetall returns it; DESIGN §6, §9). Empty optional fields are left out.
+local function conv_wire_text(c)
   local t = {
-    id = c.id, channel = c.channel, kind = c.kind, skill = c.skill,
-    priority = num(c.priority, 0), status = c.status,
+    id = c.id, channel = c.channel, kind = c.kind, skill = c.skill, status = c.status,
     contact = { id = c.contact, name = c.contactName, address = c.address },
-    createdAt = num(c.createdAt, nil), queuedAt = num(c.queuedAt, nil),
-    firstResponseAt = num(c.firstResponseAt, nil), closedAt = num(c.closedAt, nil),
   }
   if c.subject and c.subject ~= '' then t.subject = c.subject end
   if c.category and c.category ~= '' then t.category = c.category end
   if c.assignee and c.assignee ~= '' then t.assignee = c.assignee end
+  return t
+end
+
+-- The numeric members of the wire form, all optional but priority.
+local CONV_TIMES = { 'createdAt', 'queuedAt', 'firstResponseAt', 'closedAt' }
+
+-- The wire form of a conversation hash `c`, as a table.
+local function conv_wire(c)
+  local t = conv_wire_text(c)
+  t.priority = num(c.priority, 0)
+  for i = 1, #CONV_TIMES do t[CONV_TIMES[i]] = num(c[CONV_TIMES[i]], nil) end
   return t
 end
 
@@ -35,15 +43,8 @@ end
 -- cjson.encode(conv_wire(c)), the same members, with the numbers spliced in as text by jfield
 -- (member order is not part of JSON, and cjson's own follows Lua's hash layout).
 local function conv_wire_json(c)
-  local t = {
-    id = c.id, channel = c.channel, kind = c.kind, skill = c.skill, status = c.status,
-    contact = { id = c.contact, name = c.contactName, address = c.address },
-  }
-  if c.subject and c.subject ~= '' then t.subject = c.subject end
-  if c.category and c.category ~= '' then t.category = c.category end
-  if c.assignee and c.assignee ~= '' then t.assignee = c.assignee end
-  local parts = { string.sub(cjson.encode(t), 1, -2), ',"priority":', jfield(c.priority) or '0' }
-  for _, f in ipairs({ 'createdAt', 'queuedAt', 'firstResponseAt', 'closedAt' }) do
+  local parts = { string.sub(cjson.encode(conv_wire_text(c)), 1, -2), ',"priority":', jfield(c.priority) or '0' }
+  for _, f in ipairs(CONV_TIMES) do
     local v = jfield(c[f])
     if v then
       parts[#parts + 1] = ',"' .. f .. '":'
@@ -206,7 +207,7 @@ local function expire_conversation(id)
   local ms = tonumber(config('retention_ms') or '')
   if ms == nil or ms <= 0 then return end
   ms = nstr(ms)
-  for _, key in ipairs({ K.conv(id), K.log(id), K.declined(id), K.msgstatus(id), K.conv(id) .. ':clients' }) do
+  for _, key in ipairs({ K.conv(id), K.log(id), K.declined(id), K.msg_status(id), K.clients(id) }) do
     redis.call('PEXPIRE', key, ms)
   end
 end

@@ -32,11 +32,6 @@ R.FRONT = 1e13
 -- the next drain. It keeps one script's worst case to a few ms of Redis time.
 R.DRAIN_SCAN = 500
 
--- Set of every skill seen (agent skills and queued conversations), for routing_stats.
-function K.skills() return P .. '{r}:skills' end
--- zset conv id -> when its earliest re-offer cooldown ends: the sweep re-dispatches it then.
-function K.reoffer() return P .. '{r}:reoffer' end
-
 function R.arg(i) return ARGV[8 + i] end
 
 -- Reads and checks the settings block; every routing script calls it first, before any write.

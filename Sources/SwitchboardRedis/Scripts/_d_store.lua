@@ -6,18 +6,11 @@
 --   {"conversationId":"<conv>","status":"<status at append>",<body fields…>}
 -- where <body fields> is the JSON object the Swift Store encoded once (direction, author, parts,
 -- createdAt, …) with its opening brace dropped. The entry id IS the message id and is injected on
--- read; the current delivery status lives in K.msgstatus(conv) and replaces the stored one on read.
+-- read; the current delivery status lives in K.msg_status(conv) and replaces the stored one on read.
 -- Writers that keep this layout get status merging; any other JSON object is returned with its id
 -- only.
 
 local Store = {}
-
--- Where a provider's message id points back to "<conv> <msg>", for status callbacks (DESIGN §10).
-function Store.pmid(channel, provider_id) return P .. 'pmid:' .. channel .. ':' .. provider_id end
--- zset of outbox entries waiting for their retry time; member = JSON of the entry's fields.
-function Store.delayed() return P .. 'outbox:delayed' end
--- hash clientId -> message id: `message.send{clientId}` retries return the first message (DESIGN §9).
-function Store.clients(conv) return P .. 'conv:{' .. conv .. '}:clients' end
 
 Store.GROUP = 'delivery'
 Store.PMID_TTL = 7 * 24 * 3600
@@ -83,17 +76,17 @@ end
 function Store.read_message(conv, id)
   local r = redis.call('XRANGE', K.log(conv), id, id)
   if #r == 0 then return nil end
-  local st = redis.call('HMGET', K.msgstatus(conv), id, id .. ':error')
+  local st = redis.call('HMGET', K.msg_status(conv), id, id .. ':error')
   return Store.render(id, Store.field(r[1][2], 'm') or '{}', st[1], st[2])
 end
 
 -- Sets a message's delivery status if that is progress. Returns true when it changed.
 function Store.advance(conv, msg, status, err)
-  local cur = redis.call('HGET', K.msgstatus(conv), msg)
+  local cur = redis.call('HGET', K.msg_status(conv), msg)
   if not Store.can_advance(cur, status) then return false end
-  redis.call('HSET', K.msgstatus(conv), msg, status)
+  redis.call('HSET', K.msg_status(conv), msg, status)
   if status == 'failed' and err and err ~= '' then
-    redis.call('HSET', K.msgstatus(conv), msg .. ':error', err)
+    redis.call('HSET', K.msg_status(conv), msg .. ':error', err)
   end
   return true
 end
@@ -106,13 +99,6 @@ function Store.emit_delivery(conv, msg, status, err, hint)
   if err and err ~= '' then t.error = err end
   if hint and hint ~= '' then t.hint = hint end
   return emit_agent_table(assignee, t)
-end
-
--- XRANGE/XREADGROUP field list -> table.
-function Store.fields_table(flat)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
 end
 
 -- table -> flat list for XADD (string values only).

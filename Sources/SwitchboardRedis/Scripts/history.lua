@@ -22,7 +22,7 @@ for i = 1, #page do
   lookups[#lookups + 1] = page[i][1]
   lookups[#lookups + 1] = page[i][1] .. ':error'
 end
-local st = redis.call('HMGET', K.msgstatus(conv), unpack(lookups))
+local st = redis.call('HMGET', K.msg_status(conv), unpack(lookups))
 
 local out = {}
 for i = #page, 1, -1 do

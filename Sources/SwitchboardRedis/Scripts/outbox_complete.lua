@@ -28,7 +28,7 @@ if #r == 0 then
   redis.call('XACK', K.outbox(), Store.GROUP, id)
   return { 'missing', '', 0 }
 end
-local f = Store.fields_table(r[1][2])
+local f = flat_table(r[1][2])
 local conv, msg = f.conv, f.msg
 
 local function finish()
@@ -37,13 +37,13 @@ local function finish()
 end
 
 local function current()
-  return redis.call('HGET', K.msgstatus(conv), msg) or 'pending'
+  return redis.call('HGET', K.msg_status(conv), msg) or 'pending'
 end
 
 if outcome == 'sent' then
   finish()
   if provider_id ~= '' then
-    redis.call('SET', Store.pmid(f.channel, provider_id), conv .. ' ' .. msg, 'EX', Store.PMID_TTL)
+    redis.call('SET', K.pmid(f.channel, provider_id), conv .. ' ' .. msg, 'EX', Store.PMID_TTL)
   end
   if Store.advance(conv, msg, 'sent') then Store.emit_delivery(conv, msg, 'sent') end
   stat('deliveries:sent')
@@ -56,7 +56,7 @@ if outcome == 'retry' and attempt < max_attempts then
   local at = NOW + math.floor(backoff)
   f.attempt = tostring(attempt + 1)
   f.lastError = err
-  redis.call('ZADD', Store.delayed(), at, cjson.encode(f))
+  redis.call('ZADD', K.outbox_delayed(), at, cjson.encode(f))
   stat('deliveries:retry')
   return { 'retry', current(), at }
 end
@@ -69,7 +69,7 @@ if hint ~= '' then f.hint = hint end
 redis.call('XADD', K.deadletter(), '*', unpack(Store.fields_flat(f)))
 finish()
 if Store.advance(conv, msg, 'failed', err) then
-  if hint ~= '' then redis.call('HSET', K.msgstatus(conv), msg .. ':hint', hint) end
+  if hint ~= '' then redis.call('HSET', K.msg_status(conv), msg .. ':hint', hint) end
   Store.emit_delivery(conv, msg, 'failed', err, hint)
 end
 stat('deliveries:failed')

@@ -7,7 +7,7 @@
 -- Returns the number of entries moved.
 
 local limit = Store.limit(ARGV[2], 100, 1000)
-local due = redis.call('ZRANGEBYSCORE', Store.delayed(), '-inf', NOW, 'LIMIT', 0, limit)
+local due = redis.call('ZRANGEBYSCORE', K.outbox_delayed(), '-inf', NOW, 'LIMIT', 0, limit)
 for i = 1, #due do
   local ok, f = pcall(cjson.decode, due[i])
   if ok and type(f) == 'table' then
@@ -17,6 +17,6 @@ for i = 1, #due do
     -- Unreadable: keep it where an operator can see it rather than retrying it forever.
     redis.call('XADD', K.deadletter(), '*', 'raw', due[i], 'error', 'unreadable delayed entry', 'failedAt', NOW)
   end
-  redis.call('ZREM', Store.delayed(), due[i])
+  redis.call('ZREM', K.outbox_delayed(), due[i])
 end
 return #due

@@ -12,7 +12,7 @@ local channel, provider_id, status, err = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if Store.RANK[status] == nil then fail('bad_request', 'unknown delivery status ' .. tostring(status)) end
 if provider_id == '' then fail('bad_request', 'provider id is required') end
 
-local ref = redis.call('GET', Store.pmid(channel, provider_id))
+local ref = redis.call('GET', K.pmid(channel, provider_id))
 if not ref then return { 0, 0, '', '', '' } end
 local conv, msg = string.match(ref, '^(%S+) (%S+)$')
 
@@ -21,5 +21,5 @@ if Store.advance(conv, msg, status, err) then
   changed = 1
   Store.emit_delivery(conv, msg, status, status == 'failed' and err or nil)
 end
-local now_status = redis.call('HGET', K.msgstatus(conv), msg) or 'pending'
+local now_status = redis.call('HGET', K.msg_status(conv), msg) or 'pending'
 return { 1, changed, now_status, conv, msg }

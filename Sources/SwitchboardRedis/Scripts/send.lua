@@ -36,7 +36,7 @@ end
 
 -- Idempotency: a retried message.send with the same clientId returns the first message.
 if client_id ~= '' then
-  local first = redis.call('HGET', Store.clients(conv), client_id)
+  local first = redis.call('HGET', K.clients(conv), client_id)
   if first then return { first, 1, '', Store.read_message(conv, first) or '' } end
 end
 
@@ -46,8 +46,8 @@ local m = Store.compose(conv, delivery, body)
 local msg = redis.call('XADD', K.log(conv), '*', 'm', m)
 local wire = Store.render(msg, m)
 -- The current status is tracked from the start, so callbacks compare without reading the log.
-redis.call('HSET', K.msgstatus(conv), msg, delivery)
-if client_id ~= '' then redis.call('HSET', Store.clients(conv), client_id, msg) end
+redis.call('HSET', K.msg_status(conv), msg, delivery)
+if client_id ~= '' then redis.call('HSET', K.clients(conv), client_id, msg) end
 
 if (author == 'agent' or author == 'bot') and (not c[6] or c[6] == '') then
   redis.call('HSET', K.conv(conv), 'firstResponseAt', NOW)

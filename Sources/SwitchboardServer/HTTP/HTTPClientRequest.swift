@@ -1,5 +1,6 @@
 import CLibWebSockets
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// The outcome of an outbound HTTP request: status 0 means no HTTP answer (connection refused,

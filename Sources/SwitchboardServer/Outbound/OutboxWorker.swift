@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwitchboardCore
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// Delivers outbound messages from the `sb:outbox` consumer group (DESIGN §11, §10.1 "Outbound").

@@ -2,6 +2,7 @@ import CLibWebSockets
 import Foundation
 import SwitchboardCore
 import SwitchboardCrypto
+import SwitchboardLoop
 import SwitchboardRedis
 
 /// One agent console on `/v1/agent` (DESIGN §9).

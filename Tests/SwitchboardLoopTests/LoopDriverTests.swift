@@ -1,9 +1,9 @@
 import CLibWebSockets
 import Glibc
 import XCTest
-@testable import SwitchboardRedis
+import SwitchboardLoop
 
-/// The loop a context runs on, and LoopTimer on each kind (docs/design-notes.md §4).
+/// The loop a context runs on, and LoopTimer on each kind (docs/architecture.md §5.3).
 final class LoopDriverTests: XCTestCase {
     private func makeDriver(poll: Bool) throws -> LoopDriver {
         if poll { setenv("SWITCHBOARD_EVENT_LOOP", "poll", 1) } else { unsetenv("SWITCHBOARD_EVENT_LOOP") }
