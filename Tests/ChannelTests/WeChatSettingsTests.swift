@@ -85,6 +85,11 @@ final class WeChatSettingsTests: XCTestCase {
     func testMenuSkillsMustNameDeclaredSkills() {
         assertKey(W.officialAccountConfig(["menu_skills.COMPLAINT": "refunds"]), "menu_skills.COMPLAINT", "unknown skill 'refunds'")
         assertKey(W.officialAccountConfig(["menu_skills.V1001_HELP": "general", "menu_skills.V1002_X": "nosuch"]), "menu_skills.V1002_X")
+
+        // Not a mapping of key → skill: refused by name, not read as "no menu".
+        assertKey(W.officialAccountConfig(["menu_skills": "complaints"]), "menu_skills", "must map menu keys")
+        assertKey(W.officialAccountConfig(["menu_skills[0]": "complaints"]), "menu_skills[0]", "must map menu keys")
+        assertKey(W.officialAccountConfig(["menu_skills.COMPLAINT.skill": "complaints"]), "menu_skills.COMPLAINT.skill", "must map menu keys")
     }
 
     // MARK: Through the catalog
