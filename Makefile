@@ -13,6 +13,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/switchboard
+# The fake WeChat/WeCom API the demo's wx-main and wx-kf channels call (config/demo.yaml api_base).
+FAKE_WECHAT_PORT := 9301
 
 .PHONY: run test deps test-deps apt venv build build-tests unit e2e bench bench-smoke fmt clean
 
@@ -49,7 +51,12 @@ run: build
 	@echo "  Switchboard console:  http://127.0.0.1:8080/        (web-chat demo: http://127.0.0.1:8080/demo.html)"
 	@echo "  Log in with an agent token: demo-wangfang, demo-liqiang or demo-zhangmin (supervisor)."
 	@echo "  REST API key: demo-bot-key.  Stop with Ctrl-C (the managed Redis under ./var stops too)."
+	@echo "  WeChat: wx-main and wx-kf call a fake WeChat API on 127.0.0.1:$(FAKE_WECHAT_PORT) (README \"Trying WeChat locally\")."
 	@echo
+	@# The fake WeChat API (stdlib Python) runs beside the broker and stops when it stops, Ctrl-C included.
+	@python3 Tests/e2e/fake_wechat_api.py --port $(FAKE_WECHAT_PORT) & fake=$$!; \
+	trap 'kill $$fake 2>/dev/null; wait $$fake 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(RELEASE_BIN) serve --config $(CONFIG)
 
 ## Every tier: Swift unit + integration tests (real redis-server on free ports), then the

@@ -84,8 +84,14 @@ struct WeChatSettings: Sendable {
         }
         apiBase = base.hasSuffix("/") ? String(base.dropLast()) : base
         welcome = config.value("welcome")
+        // A mapping of menu key → skill: a scalar, a list or a deeper mapping would map nothing.
+        let entries = config.mapping("menu_skills")
+        let direct = Set(entries.map { "menu_skills." + $0.key })
+        if let stray = config.settings.keys.filter({ $0.hasPrefix("menu_skills") && !direct.contains($0) }).sorted().first {
+            throw error(stray, "menu_skills must map menu keys to skill names, e.g. { COMPLAINT: complaints }")
+        }
         var skills: [String: String] = [:]
-        for (key, skill) in config.mapping("menu_skills") {
+        for (key, skill) in entries {
             guard environment.skills.isEmpty || environment.skills.contains(skill) else {
                 throw error("menu_skills.\(key)", "unknown skill '\(skill)' (declared: \(environment.skills.joined(separator: ", ")))")
             }

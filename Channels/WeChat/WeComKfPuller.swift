@@ -14,7 +14,8 @@ struct WeComKfPuller: ChannelPuller {
     }
 
     func parsePage(_ response: TransportResponse, trigger: PullTrigger) -> PullPageResult {
-        if let problem = WeChatAPIAnswer.problem(response, platform: .wecom), response.body.first != UInt8(ascii: "{") || problem.refresh {
+        // Any answer but a 2xx with errcode 0 (a 5xx whose body is JSON included) is no page.
+        if let problem = WeChatAPIAnswer.problem(response, platform: .wecom) {
             return problem.refresh ? .refreshCredentials(problem.reason) : .failed(problem.reason)
         }
         let page: WeComKfSyncPage
