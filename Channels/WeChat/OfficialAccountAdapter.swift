@@ -111,17 +111,21 @@ struct OfficialAccountAdapter: ChannelAdapter {
 
     // MARK: outbound
 
+    /// `WeChatOutboundPlan`: the text by `custom/send`, then each image by URL downloaded,
+    /// uploaded (`media/upload`) and sent by its `media_id`.
     func render(_ outbound: OutboundMessage, credential: String?) throws(ChannelError) -> Delivery {
-        guard let text = WeChatOutboundText.of(outbound) else {
-            throw .unrenderable("WeChat replies carry text; this message has none")
-        }
-        return .http(OutboundHTTPRequest(url: settings.apiBase + "/cgi-bin/message/custom/send?" + FormURLEncoding.encode([("access_token", credential ?? "")]),
-                                         headers: ["content-type": "application/json"],
-                                         body: Array(OfficialAccountAPI.customSendText(to: outbound.to, content: text).utf8)))
+        let plan = WeChatOutboundPlan(outbound, platform: .officialAccount)
+        guard let first = plan.stages.first else { throw .unrenderable("WeChat replies carry text or images; this message has neither") }
+        return .http(requests(outbound, credential).request(first, step: 0, data: []))
     }
 
     func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,
                    credential: String?) -> DeliveryOutcome {
-        WeChatAPIAnswer.outcome(response, platform: .officialAccount)
+        WeChatOutboundPlan(outbound, platform: .officialAccount).next(after: request, response: response, platform: .officialAccount,
+                                                                      build: requests(outbound, credential).request)
+    }
+
+    private func requests(_ outbound: OutboundMessage, _ credential: String?) -> WeChatOutboundRequests {
+        WeChatOutboundRequests(settings: settings, platform: .officialAccount, outbound: outbound, credential: credential, openKfId: nil)
     }
 }

@@ -25,6 +25,8 @@ struct WeChatSettings: Sendable {
     let welcome: String?
     let menuSkills: [String: String]
     let openKfId: String?
+    /// `media.max_bytes`: the largest image downloaded to pass on to `media/upload`.
+    let mediaMaxBytes: Int
 
     static let allowed: [Provider: [String]] = [
         .officialAccount: ["app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base",
@@ -99,5 +101,6 @@ struct WeChatSettings: Sendable {
         }
         menuSkills = skills
         openKfId = config.value("open_kfid")
+        mediaMaxBytes = environment.mediaMaxBytes
     }
 }

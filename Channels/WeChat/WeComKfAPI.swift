@@ -34,6 +34,15 @@ public enum WeComKfAPI {
         return WeChatJSON.object(members)
     }
 
+    /// `kf/send_msg` image by the `media_id` of an upload: `"msgtype":"image","image":{"media_id":…}`.
+    public static func sendImageBody(to externalUserId: String, openKfId: String, msgId: String?, mediaId: String) -> String {
+        var members = [("touser", JSONString.quote(externalUserId)), ("open_kfid", JSONString.quote(openKfId))]
+        if let msgId { members.append(("msgid", JSONString.quote(msgId))) }
+        members.append(("msgtype", JSONString.quote("image")))
+        members.append(("image", WeChatJSON.object([("media_id", JSONString.quote(mediaId))])))
+        return WeChatJSON.object(members)
+    }
+
     /// `POST {api_base}/cgi-bin/kf/service_state/trans` (微信客服 "变更会话状态"):
     /// `{"open_kfid":…,"external_userid":…,"service_state":N}` plus `servicer_userid` when the
     /// new state is 3 (人工接待). The states: 0 未处理, 1 由智能助手接待 (the API-managed state

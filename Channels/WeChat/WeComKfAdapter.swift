@@ -1,5 +1,4 @@
 import SwitchboardCore
-import SwitchboardCrypto
 
 /// A WeCom customer-service (微信客服) channel (DESIGN §10.3): the callback only says "there is
 /// news"; the broker pulls the messages with `kf/sync_msg` (`WeComKfPuller`) and replies with
@@ -62,37 +61,29 @@ struct WeComKfAdapter: ChannelAdapter {
 
     // MARK: outbound
 
+    /// `WeChatOutboundPlan`: the text in pieces of at most 2,048 bytes, then each image by URL
+    /// downloaded, uploaded (`media/upload`) and sent by its `media_id`, all from the
+    /// `open_kfid` the contact wrote to.
     func render(_ outbound: OutboundMessage, credential: String?) throws(ChannelError) -> Delivery {
-        guard let first = pieces(outbound).first else { throw .unrenderable("WeChat replies carry text; this message has none") }
-        return .http(try sendRequest(outbound, piece: first, index: 0, credential: credential))
+        let plan = WeChatOutboundPlan(outbound, platform: .wecom)
+        guard let first = plan.stages.first else { throw .unrenderable("WeChat replies carry text or images; this message has neither") }
+        return .http(try requests(outbound, credential).request(first, step: 0, data: []))
     }
 
     func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,
                    credential: String?) -> DeliveryOutcome {
-        let outcome = WeChatAPIAnswer.outcome(response, platform: .wecom)
-        guard case .sent = outcome else { return outcome }
-        let all = pieces(outbound)
-        // Which piece this was: the one whose request this is (pieces are few and small).
-        guard let index = all.indices.first(where: { (try? sendRequest(outbound, piece: all[$0], index: $0, credential: credential))?.body == request.body }),
-              index + 1 < all.count, let next = try? sendRequest(outbound, piece: all[index + 1], index: index + 1, credential: credential) else {
-            return outcome
+        guard let requests = try? requests(outbound, credential) else {
+            return .failed(reason: "no open_kfid to reply from")
         }
-        return .next(next)
+        return WeChatOutboundPlan(outbound, platform: .wecom).next(after: request, response: response, platform: .wecom,
+                                                                   build: requests.request)
     }
 
-    private func pieces(_ outbound: OutboundMessage) -> [String] {
-        WeComKfAPI.textChunks(WeChatOutboundText.of(outbound) ?? "")
-    }
-
-    private func sendRequest(_ outbound: OutboundMessage, piece: String, index: Int, credential: String?) throws(ChannelError) -> OutboundHTTPRequest {
+    private func requests(_ outbound: OutboundMessage, _ credential: String?) throws(ChannelError) -> WeChatOutboundRequests {
         guard let openKfId = outbound.replyFrom ?? settings.openKfId else {
             throw .unrenderable("no open_kfid to reply from (the conversation did not record which customer-service account the contact wrote to)")
         }
-        // msgid: at most 32 characters of [0-9a-zA-Z_-]; stable across retries of the same piece.
-        let msgId = String(Digest.sha256Hex(Array(outbound.idempotencyKey.utf8)).prefix(24)) + "_\(index)"
-        return OutboundHTTPRequest(url: settings.apiBase + "/cgi-bin/kf/send_msg?" + FormURLEncoding.encode([("access_token", credential ?? "")]),
-                                   headers: ["content-type": "application/json"],
-                                   body: Array(WeComKfAPI.sendTextBody(to: outbound.to, openKfId: openKfId, msgId: msgId, content: piece).utf8))
+        return WeChatOutboundRequests(settings: settings, platform: .wecom, outbound: outbound, credential: credential, openKfId: openKfId)
     }
 }
 

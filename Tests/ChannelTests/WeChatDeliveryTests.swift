@@ -17,7 +17,7 @@ final class WeChatDeliveryTests: XCTestCase {
         let request = try XCTUnwrap(try W.officialAccount().render(message, credential: "ACCESS+TOKEN/1=").request)
         XCTAssertEqual(request.method, "POST")
         XCTAssertEqual(request.url, W.apiBase + "/cgi-bin/message/custom/send?access_token=ACCESS%2BTOKEN%2F1%3D")
-        XCTAssertEqual(request.headers, ["content-type": "application/json"])
+        XCTAssertEqual(request.headers, ["content-type": "application/json", "x-switchboard-step": "0"], "step 0 of the reply's plan")
         struct Body: Decodable, Equatable {
             struct Text: Decodable, Equatable { var content: String }
             var touser: String

@@ -17,14 +17,18 @@ public struct ChannelEnvironment: Sendable, Equatable {
     public var skills: [String]
     /// `public_base_url`, for providers that sign the URL they call.
     public var publicBaseURL: String?
+    /// `media.max_bytes`: the largest media an adapter may download to pass on (an image an agent
+    /// or bot sends by URL, uploaded to WeChat).
+    public var mediaMaxBytes: Int
 
-    public init(skills: [String] = [], publicBaseURL: String? = nil) {
+    public init(skills: [String] = [], publicBaseURL: String? = nil, mediaMaxBytes: Int = 10 << 20) {
         self.skills = skills
         self.publicBaseURL = publicBaseURL
+        self.mediaMaxBytes = mediaMaxBytes
     }
 
     public init(_ configuration: Configuration) {
-        self.init(skills: configuration.skills, publicBaseURL: configuration.publicBaseURL)
+        self.init(skills: configuration.skills, publicBaseURL: configuration.publicBaseURL, mediaMaxBytes: configuration.mediaMaxBytes)
     }
 }
 

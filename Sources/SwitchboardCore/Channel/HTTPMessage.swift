@@ -89,12 +89,16 @@ public struct OutboundHTTPRequest: Sendable, Equatable {
     public var url: String
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The most of the answer the adapter needs: nil for a provider's small JSON answer (64 KiB
+    /// kept); a media download asks for more, and an answer past it ends the request as an error.
+    public var maxResponseBytes: Int?
 
-    public init(method: String = "POST", url: String, headers: [String: String], body: [UInt8]) {
+    public init(method: String = "POST", url: String, headers: [String: String], body: [UInt8], maxResponseBytes: Int? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 

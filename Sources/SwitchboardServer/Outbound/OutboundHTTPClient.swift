@@ -9,8 +9,9 @@ protocol HTTPTransport: AnyObject {
 }
 
 extension HTTPTransport {
+    /// With the request's own answer limit, else 64 KiB.
     func perform(_ request: OutboundHTTPRequest, completion: @escaping (TransportResponse) -> Void) {
-        perform(request, maxResponseBytes: HTTPClientRequest.maxResponseBytes, completion: completion)
+        perform(request, maxResponseBytes: request.maxResponseBytes ?? HTTPClientRequest.maxResponseBytes, completion: completion)
     }
 }
 
