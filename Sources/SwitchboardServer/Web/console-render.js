@@ -75,33 +75,101 @@ function emailHtml(html) {
   return box;
 }
 
-SB.renderPart = function (p) {
+// A namespaced SVG element (the channel glyphs are drawn, not downloaded).
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+// WeChat's two speech bubbles, white on the WeChat green of `.chan-wechat`.
+function wechatGlyph() {
+  const eye = (cx, cy, r) => svg('circle', { cx, cy, r, class: 'eye' });
+  return svg('svg', { viewBox: '0 0 24 24', width: 16, height: 16, 'aria-hidden': 'true', class: 'glyph' },
+    svg('path', { d: 'M9.6 3.2C5.4 3.2 2 6 2 9.5c0 2 1.1 3.7 2.8 4.9L4.1 16.6l2.6-1.3c.9.3 1.9.4 2.9.4h.5a5.4 5.4 0 0 1-.2-1.4c0-3.4 3.2-6.1 7.2-6.1h.5C16.9 5.3 13.6 3.2 9.6 3.2z' }),
+    svg('path', { d: 'M23 14.2c0-2.9-2.9-5.2-6.4-5.2s-6.4 2.3-6.4 5.2 2.9 5.2 6.4 5.2c.7 0 1.4-.1 2.1-.3l2.1 1.1-.6-1.8c1.7-1 2.8-2.5 2.8-4.2z' }),
+    eye(6.9, 7.7, 1), eye(12.2, 7.7, 1), eye(14.4, 13.2, .8), eye(18.8, 13.2, .8));
+}
+
+// The channel mark of a conversation (list, header, offer card): a glyph or a character, with
+// the channel's name and instance id (`wx-main`, `wx-kf`) as its tooltip.
+SB.chanMark = function (conv) {
+  const kind = SB.kindOf(conv);
+  const title = SB.channelTitle(conv);
+  return SB.h('span', { class: 'chan chan-' + kind, title, 'aria-label': title, role: 'img' },
+    kind === 'wechat' ? wechatGlyph() : SB.t('icon.' + kind));
+};
+
+// Text parts of the media renderers: a link to a URL that needs no token, or null.
+function plainMedia(p, mime, name) {
+  if (mime.startsWith('image/')) {
+    const src = SB.safeUrl(p.url, { image: true });
+    if (src) {
+      return SB.h('a', { class: 'part-image', href: src, target: '_blank', rel: 'noopener noreferrer', title: name },
+        SB.h('img', { src, alt: name, loading: 'lazy', referrerpolicy: 'no-referrer' }));
+    }
+  }
+  if ((mime.startsWith('audio/') || mime.startsWith('video/')) && SB.safeUrl(p.url)) {
+    const tag = mime.startsWith('video/') ? 'video' : 'audio';
+    return SB.h('div', { class: 'part-media' }, SB.h(tag, { controls: true, preload: 'none', src: SB.safeUrl(p.url) }), link(p.url, name));
+  }
+  return null;
+}
+
+function mediaPart(p) {
+  const h = SB.h;
+  const mime = String(p.mime || '');
+  const name = p.name || SB.t(SB.mediaKey(mime));
+  if (SB.media.isBrokerMedia(p.url)) {
+    if (mime.startsWith('image/')) return h('div', { class: 'part-image' }, SB.media.image(p.url, name));
+    if (mime.startsWith('video/')) return h('div', { class: 'part-media' }, SB.media.player(p.url, 'video'));
+    if (mime.startsWith('audio/')) return h('div', { class: 'part-media' }, SB.media.player(p.url, 'audio'));
+  } else {
+    const plain = plainMedia(p, mime, name);
+    if (plain) return plain;
+  }
+  const size = SB.fmtBytes(p.size);
+  const target = SB.media.isBrokerMedia(p.url) ? SB.media.fileButton(p.url, name) : link(p.url, name);
+  return h('div', { class: 'part-file' }, h('span', { class: 'muted' }, SB.t('part.file') + ' '), target, size ? h('span', { class: 'muted' }, ' ' + size) : null);
+}
+
+// A voice note or voicemail: the recording, then its transcript, or a plain "no transcript".
+function voicePart(p, kind) {
+  const h = SB.h;
+  const url = p.recordingUrl;
+  let player = null;
+  if (SB.media.isBrokerMedia(url)) player = SB.media.player(url, 'audio');
+  else if (SB.safeUrl(url)) player = h('audio', { controls: true, preload: 'none', src: SB.safeUrl(url) });
+  const transcript = typeof p.transcript === 'string' && p.transcript.trim()
+    ? h('div', { class: 'part-transcript' }, h('div', { class: 'tr-label' }, SB.t('part.transcriptLabel')), h('div', { class: 'tr-text' }, p.transcript))
+    : h('div', { class: 'part-transcript tr-none muted' }, SB.t('part.noTranscript'));
+  return h('div', { class: 'part-voicemail' },
+    h('div', { class: 'part-label' }, SB.t(kind === 'wechat' ? 'part.voiceNote' : 'part.voicemail')), player, transcript);
+}
+
+function locationPart(p) {
+  const h = SB.h;
+  const lat = Number(p.lat), lon = Number(p.lon);
+  const coords = Number.isFinite(lat) && Number.isFinite(lon) ? lat.toFixed(5) + ', ' + lon.toFixed(5) : '';
+  return h('div', { class: 'part-location' },
+    h('span', { class: 'part-label' }, SB.t('part.location')),
+    p.label ? h('span', { class: 'loc-label' }, ' ' + p.label) : null,
+    coords ? h('span', { class: 'loc-coords muted' }, ' (' + coords + ')') : null);
+}
+
+// One message part. `kind` is the conversation's channel kind (a WeChat voice note is labelled
+// as such, a phone voicemail as a voicemail).
+SB.renderPart = function (p, kind) {
   const h = SB.h;
   if (!p || typeof p !== 'object') return null;
   switch (p.type) {
     case 'text':
       return h('div', { class: 'part-text' }, SB.linkify(String(p.text ?? '')));
-    case 'media': {
-      const mime = String(p.mime || '');
-      const name = p.name || SB.t(SB.mediaKey(mime));
-      const size = SB.fmtBytes(p.size);
-      if (mime.startsWith('image/')) {
-        const src = SB.safeUrl(p.url, { image: true });
-        if (src) {
-          return h('a', { class: 'part-image', href: src, target: '_blank', rel: 'noopener noreferrer', title: name },
-            h('img', { src, alt: name, loading: 'lazy', referrerpolicy: 'no-referrer' }));
-        }
-      }
-      if (mime.startsWith('audio/') && SB.safeUrl(p.url)) {
-        return h('div', { class: 'part-media' }, h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.url) }),
-          link(p.url, name));
-      }
-      return h('div', { class: 'part-file' }, h('span', { class: 'muted' }, SB.t('part.file') + ' '), link(p.url, name), size ? h('span', { class: 'muted' }, ' ' + size) : null);
-    }
-    case 'location': {
-      const label = p.label ? p.label + ' ' : '';
-      return h('div', { class: 'part-location' }, SB.t('part.location') + ' ' + label + '(' + Number(p.lat).toFixed(5) + ', ' + Number(p.lon).toFixed(5) + ')');
-    }
+    case 'media':
+      return mediaPart(p);
+    case 'location':
+      return locationPart(p);
     case 'call': {
       const bits = [h('span', null, SB.t('part.call') + ' ' + (p.event || ''))];
       if (typeof p.duration === 'number') bits.push(h('span', { class: 'muted' }, ' · ' + SB.t('part.duration', { d: SB.fmtDuration(p.duration * 1000) })));
@@ -109,10 +177,7 @@ SB.renderPart = function (p) {
       return h('div', { class: 'part-call' }, bits);
     }
     case 'voicemail':
-      return h('div', { class: 'part-voicemail' },
-        h('div', null, SB.t('part.voicemail')),
-        SB.safeUrl(p.recordingUrl) ? h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.recordingUrl) }) : null,
-        p.transcript ? h('div', { class: 'part-text' }, h('span', { class: 'muted' }, SB.t('part.transcript')), p.transcript) : null);
+      return voicePart(p, kind);
     case 'form': {
       const rows = Object.entries(p.fields || {}).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, String(v))));
       return h('div', { class: 'part-form' }, h('div', { class: 'part-form-title' }, p.title || SB.t('part.form')),
@@ -157,7 +222,8 @@ SB.renderMessage = function (msg, conv, onRetry) {
   const cls = 'msg ' + (sys ? 'msg-sys' : msg.direction === 'out' ? 'msg-out' : 'msg-in') + (msg.author === 'bot' ? ' msg-bot' : '');
   const row = h('div', { class: cls, dataset: { key: msg._key } });
   const bubble = h('div', { class: 'bubble' });
-  for (const p of msg.parts || []) { const el = SB.renderPart(p); if (el) bubble.append(el); }
+  const kind = SB.kindOf(conv);
+  for (const p of msg.parts || []) { const el = SB.renderPart(p, kind); if (el) bubble.append(el); }
   if (sys) { row.append(bubble); return row; }
   const meta = h('div', { class: 'meta' }, h('span', { class: 'author' }, SB.authorLabel(msg, conv)),
     h('time', { datetime: msg.createdAt ? new Date(msg.createdAt).toISOString() : undefined }, SB.fmtTime(msg.createdAt)));
@@ -168,7 +234,12 @@ SB.renderMessage = function (msg, conv, onRetry) {
   row.append(meta, bubble);
   if (msg.direction === 'out' && SB.statusOf(msg) === 'failed') {
     const err = msg._error || '';
-    const fail = h('div', { class: 'fail' }, SB.t('msg.failedWith', { e: err || SB.t('err.other') }));
+    // The provider's hint says what the agent can do (e.g. outside WeChat's 48-hour window: use
+    // SMS); it leads, and the raw error follows in small print for the record.
+    const fail = msg._hint
+      ? h('div', { class: 'fail fail-hinted', role: 'alert' }, h('div', { class: 'fail-hint' }, msg._hint),
+        h('div', { class: 'fail-raw' }, SB.t('msg.failedWith', { e: err || SB.t('err.other') })))
+      : h('div', { class: 'fail' }, SB.t('msg.failedWith', { e: err || SB.t('err.other') }));
     // A message the server accepted but the provider failed to deliver can't be re-sent with the
     // same clientId (the server would dedup it); only local failures get the retry button.
     if (msg._local === 'failed' && onRetry) fail.append(' ', h('button', { type: 'button', class: 'linkish', onclick: () => onRetry(msg) }, SB.t('msg.retry')));

@@ -147,10 +147,10 @@
 
   function onDelivery(ev) {
     if (!ev.conversationId || !ev.messageId) return;
-    const m = T.delivery(ev.conversationId, ev.messageId, ev.status, ev.error);
+    const m = T.delivery(ev.conversationId, ev.messageId, ev.status, ev.error, ev.hint);
     // A failed delivery in a chat the agent isn't looking at would go unnoticed in the thread.
     if (m && ev.status === 'failed' && ev.conversationId !== st.activeId) {
-      UI.toast(SB.contactName(st.convs.get(ev.conversationId)) + ': ' + SB.t('msg.failedWith', { e: ev.error || '' }), 'error');
+      UI.toast(SB.contactName(st.convs.get(ev.conversationId)) + ': ' + (ev.hint || SB.t('msg.failedWith', { e: ev.error || '' })), 'error', ev.hint ? 12000 : undefined);
     }
   }
 
@@ -189,6 +189,7 @@
 
   function endSession() {
     st.reset();
+    SB.media.reset();
     T.clearDrafts();
     $('thread-scroll').replaceChildren();
   }
