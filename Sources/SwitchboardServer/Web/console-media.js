@@ -83,6 +83,12 @@ window.SB = window.SB || {};
     return fallback + '.' + ext;
   }
 
+  // "audio/amr" → "AMR": what the agent may recognise from a file name.
+  function formatName(type) {
+    const sub = (type.split('/')[1] || '').split(';')[0].replace(/^x-/, '');
+    return sub ? sub.toUpperCase() : '?';
+  }
+
   function downloadLink(blob, box, labelKey, fallback) {
     return h('a', { class: 'media-dl', href: M.objectUrl(blob, box), download: fileNameFor(blob, fallback) }, SB.t(labelKey));
   }
@@ -136,7 +142,7 @@ window.SB = window.SB || {};
         box.append(downloadLink(blob, box, 'media.download', isVideo ? 'video' : 'voice'));
       } else {
         box.append(downloadLink(blob, box, isVideo ? 'media.downloadVideo' : 'media.downloadVoice', isVideo ? 'video' : 'voice'),
-          h('span', { class: 'muted small' }, ' ' + SB.t('media.cannotPlay', { t: type || '?' })));
+          h('span', { class: 'muted small' }, SB.t('media.cannotPlay', { t: formatName(type) })));
       }
     });
   };

@@ -157,7 +157,7 @@ window.SB = window.SB || {};
     $('thread-pane').hidden = false;
     const s = scroller();
     const savedTop = keepScroll ? s.scrollTop : t.scrollTop;
-    s.replaceChildren(t.el);
+    $('thread-scroll-body').replaceChildren(t.el);
     if (savedTop === null || savedTop === undefined) toBottom(); else s.scrollTop = savedTop;
     $('new-pill').hidden = true;
     T.renderHeader();
@@ -371,8 +371,13 @@ window.SB = window.SB || {};
     });
     $('reply-send').addEventListener('click', () => T.send());
     $('new-pill').addEventListener('click', toBottom);
+    // Pictures and players fill in after their message is placed (console-media.js): a thread
+    // the agent was reading at the bottom stays at the bottom as they grow.
+    let pinned = true;
+    if (window.ResizeObserver) new ResizeObserver(() => { if (pinned && !nearBottom()) toBottom(); }).observe($('thread-scroll-body'));
     scroller().addEventListener('scroll', () => {
-      if (nearBottom()) $('new-pill').hidden = true;
+      pinned = nearBottom();
+      if (pinned) $('new-pill').hidden = true;
       const t = st.activeId && st.threads.get(st.activeId);
       // Reaching the top loads the previous page, as chat apps do.
       if (t && scroller().scrollTop < 20 && t.loaded && t.hasMore && !t.loading) T.loadHistory(t.convId, t.oldestId());

@@ -191,7 +191,7 @@
     st.reset();
     SB.media.reset();
     T.clearDrafts();
-    $('thread-scroll').replaceChildren();
+    $('thread-scroll-body').replaceChildren();
   }
 
   async function logout() {
