@@ -61,6 +61,7 @@ async def test_wechat_media_transcript_and_delivery_hint_in_the_console(start_br
 
     wxapi.media["IMG_MEDIA_1"] = png(120, 80)
     wxapi.media["VOICE_MEDIA_1"] = b"#!AMR\n" + bytes(range(256)) * 4
+    wxapi.media["VIDEO_MEDIA_1"] = b"\x00\x00\x00\x18ftypmp42" + bytes(1024)
     broker = start_broker(redis, overrides(wxapi))
     d = browser
     await log_in_available(d, broker.base, AGENTS["ana"][0], "Ana")
@@ -86,7 +87,8 @@ async def test_wechat_media_transcript_and_delivery_hint_in_the_console(start_br
                                         "<Scale>16</Scale><Label><![CDATA[北京市东城区天安门广场]]></Label>")
     # A picture the platform no longer hands out (errcode 40007): the broker answers 502.
     lost = wx_xml("image", 8104, "<PicUrl><![CDATA[http://mmbiz.invalid/lost]]></PicUrl><MediaId><![CDATA[IMG_LOST]]></MediaId>")
-    for xml in (voice, location, lost):
+    video = wx_xml("video", 8105, "<MediaId><![CDATA[VIDEO_MEDIA_1]]></MediaId><ThumbMediaId><![CDATA[THUMB_1]]></ThumbMediaId>")
+    for xml in (voice, location, lost, video):
         r = await call(post_safe, broker, xml)
         assert r.status_code == 200, r.text
     failed = await wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, ".msg-in .media-error"), "the lost picture's error state")
@@ -99,6 +101,9 @@ async def test_wechat_media_transcript_and_delivery_hint_in_the_console(start_br
     assert dl.get_attribute("download").endswith(".amr"), dl.get_attribute("download")
     assert not d.find_elements(By.CSS_SELECTOR, ".msg-in .part-voicemail audio")
     await wait_for(d, lambda d: any("天安门广场" in t for t in texts_of(d, ".msg-in .part-location")), "the location shows")
+    # The video (bytes only sniffed as MP4 here): a player if Chromium takes the type, a download either way.
+    video_dl = await wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, ".msg-in .media-video a.media-dl"), "the video's link")
+    assert video_dl.get_attribute("href").startswith("blob:") and video_dl.get_attribute("download").endswith(".mp4")
 
     header = d.find_element(By.ID, "thread-header")
     assert header.find_elements(By.CSS_SELECTOR, ".chan-wechat svg"), "the header carries the WeChat mark"
@@ -138,5 +143,5 @@ async def test_wechat_media_transcript_and_delivery_hint_in_the_console(start_br
         "const h = document.querySelector('.msg-out .fail-hint').getBoundingClientRect();"
         "return h.top >= s.top && h.bottom <= s.bottom"), "the hint stays in view")
     # The re-rendered messages' old blob URLs are revoked, not leaked.
-    await wait_for(d, lambda d: d.execute_script("return SB.media.liveCount()") == 3, "only the shown blob URLs stay alive")
+    await wait_for(d, lambda d: d.execute_script("return SB.media.liveCount()") == 4, "only the shown blob URLs stay alive")
     shoot(d, tmp_path, "english")

@@ -89,8 +89,13 @@ window.SB = window.SB || {};
     return sub ? sub.toUpperCase() : '?';
   }
 
-  function downloadLink(blob, box, labelKey, fallback) {
-    return h('a', { class: 'media-dl', href: M.objectUrl(blob, box), download: fileNameFor(blob, fallback) }, SB.t(labelKey));
+  function downloadLink(src, blob, labelKey, fallback) {
+    return h('a', { class: 'media-dl', href: src, download: fileNameFor(blob, fallback) }, SB.t(labelKey));
+  }
+
+  // Revokes the object URLs `el` owns now (a retry replaces them).
+  function release(el) {
+    for (const rec of live) if (rec.el === el) { URL.revokeObjectURL(rec.url); live.delete(rec); }
   }
 
   function errorLine(box, e, retry) {
@@ -106,6 +111,7 @@ window.SB = window.SB || {};
   function loader(url, cls, fill) {
     const box = h('div', { class: 'media-box media-loading ' + cls, dataset: { media: url } });
     const start = () => {
+      release(box);
       box.className = 'media-box media-loading ' + cls;
       box.replaceChildren(h('span', { class: 'muted' }, SB.t('media.loading')));
       M.blob(url).then((blob) => {
@@ -135,15 +141,16 @@ window.SB = window.SB || {};
   M.player = function (url, tag) {
     const isVideo = tag === 'video';
     return loader(url, isVideo ? 'media-video' : 'media-audio', (box, blob) => {
-      const probe = document.createElement(tag);
       const type = blob.type || '';
-      if (type && probe.canPlayType(type)) {
-        box.append(h(tag, { controls: true, preload: 'metadata', src: M.objectUrl(blob, box) }));
-        box.append(downloadLink(blob, box, 'media.download', isVideo ? 'video' : 'voice'));
-      } else {
-        box.append(downloadLink(blob, box, isVideo ? 'media.downloadVideo' : 'media.downloadVoice', isVideo ? 'video' : 'voice'),
-          h('span', { class: 'muted small' }, SB.t('media.cannotPlay', { t: formatName(type) })));
-      }
+      const src = M.objectUrl(blob, box);
+      const fallback = isVideo ? 'video' : 'voice';
+      const downloadOnly = () => box.replaceChildren(downloadLink(src, blob, isVideo ? 'media.downloadVideo' : 'media.downloadVoice', fallback),
+        h('span', { class: 'muted small' }, SB.t('media.cannotPlay', { t: formatName(type) })));
+      if (!type || !document.createElement(tag).canPlayType(type)) return downloadOnly();
+      // "maybe" is not "yes": a codec the browser lacks (HEVC in MP4) fails only when decoding.
+      const player = h(tag, { controls: true, preload: 'metadata', src });
+      player.addEventListener('error', downloadOnly, { once: true });
+      box.append(player, downloadLink(src, blob, 'media.download', fallback));
     });
   };
 

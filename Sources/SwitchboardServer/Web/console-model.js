@@ -261,18 +261,22 @@ SB.advanceStatus = function (cur, next) {
   return STATUS_RANK[next] > STATUS_RANK[cur] ? next : cur;
 };
 
-// One line summarising a message for the conversation list and notifications.
-SB.preview = function (msg) {
+// One line summarising a message for the conversation list and notifications. `kind` names a
+// WeChat voice note as such (a phone recording is a voicemail).
+SB.preview = function (msg, kind) {
   if (!msg) return '';
+  const voice = SB.t(kind === 'wechat' ? 'part.voiceNote' : 'part.voicemail');
   for (const p of msg.parts || []) {
     if (p.type === 'text' && p.text) return p.text.replace(/\s+/g, ' ').slice(0, 80);
     if (p.type === 'email' && p.subject) return p.subject.slice(0, 80);
-    if (p.type === 'voicemail' && p.transcript) return SB.t('part.voicemail') + ' ' + p.transcript.slice(0, 60);
+    if (p.type === 'voicemail' && p.transcript) return voice + ' ' + p.transcript.slice(0, 60);
     if (p.type === 'form' && p.title) return SB.t('part.form') + ' ' + p.title.slice(0, 60);
   }
   const p = (msg.parts || [])[0];
   if (!p) return '';
   if (p.type === 'media') return SB.t(SB.mediaKey(p.mime));
+  if (p.type === 'voicemail') return voice;
+  if (p.type === 'location' && p.label) return SB.t('part.location') + ' ' + String(p.label).slice(0, 60);
   return SB.tOr('part.' + p.type, SB.t('part.unknown'));
 };
 

@@ -374,7 +374,7 @@ window.SB = window.SB || {};
     // Pictures and players fill in after their message is placed (console-media.js): a thread
     // the agent was reading at the bottom stays at the bottom as they grow.
     let pinned = true;
-    if (window.ResizeObserver) new ResizeObserver(() => { if (pinned && !nearBottom()) toBottom(); }).observe($('thread-scroll-body'));
+    if (window.ResizeObserver) new ResizeObserver(() => { if (pinned) toBottom(); }).observe($('thread-scroll-body'));
     scroller().addEventListener('scroll', () => {
       pinned = nearBottom();
       if (pinned) $('new-pill').hidden = true;

@@ -274,7 +274,7 @@ window.SB = window.SB || {};
       h('div', { class: 'ci-prev' },
         SB.threadView.hasDraft(c.id) && c.id !== st.activeId ? h('span', { class: 'ci-draft' }, '✎ ') : null,
         h('span', { class: 'muted' }, SB.t('channel.' + kind) + ' · '),
-        last ? SB.preview(last) : (c.subject || ''))),
+        last ? SB.preview(last, kind) : (c.subject || ''))),
     unread ? h('span', { class: 'ci-unread' }, unread > 99 ? '99+' : String(unread)) : null);
     if (c._ended) {
       item.append(h('button', {

@@ -139,7 +139,7 @@
       if (!looking) {
         UI.beep('message');
         const c = st.convs.get(convId);
-        UI.notify(SB.t('notify.message', { c: SB.contactName(c) || '' }), SB.preview(m), 'conv-' + convId);
+        UI.notify(SB.t('notify.message', { c: SB.contactName(c) || '' }), SB.preview(m, SB.kindOf(c)), 'conv-' + convId);
       }
     }
     SB.bus.emit('convs');
