@@ -108,6 +108,9 @@ async def test_wechat_media_transcript_and_delivery_hint_in_the_console(start_br
     header = d.find_element(By.ID, "thread-header")
     assert header.find_elements(By.CSS_SELECTOR, ".chan-wechat svg"), "the header carries the WeChat mark"
     assert "微信 · wx-main" in header.text and OPENID not in header.text, header.text
+    # Channel ids name the kind when an older server sends no `kind` (a WeCom account is WeChat too).
+    assert d.execute_script("return ['wx-main', 'wx-kf', 'wecom', 'webchat-1', 'sms-main']"
+                            ".map(c => SB.kindOf({channel: c}))") == ["wechat", "wechat", "wechat", "webchat", "sms"]
     item = d.find_element(By.CSS_SELECTOR, "#conv-list .conv-item")
     assert item.find_elements(By.CSS_SELECTOR, ".chan-wechat svg") and "微信" in item.text, item.text
     shoot(d, tmp_path, "thread")
