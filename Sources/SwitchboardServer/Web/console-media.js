@@ -35,7 +35,8 @@ window.SB = window.SB || {};
   }
 
   // The media's bytes as a Blob typed by the server's Content-Type. A failure is not cached,
-  // so "retry" asks again. Errors carry `status` (0: the network) for the error line.
+  // so "retry" asks again. Errors carry `status` (0: the network) for the error line. `no-store`:
+  // a citizen's pictures stay out of the browser's disk cache on a shared agent PC.
   M.blob = function (url) {
     const hit = cache.get(url);
     if (hit) { cache.delete(url); cache.set(url, hit); return hit; }
