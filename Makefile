@@ -7,8 +7,9 @@ SHELL := /bin/bash
 CONFIG ?= config/demo.yaml
 # libwebsockets-evlib-ev + libev-dev: the event loop runs on libev/epoll (docs/architecture.md §5.3).
 APT_PACKAGES := libwebsockets-dev libwebsockets-evlib-ev libev-dev libhiredis-dev libssl-dev libxml2-dev redis-server pkg-config openssl
-# Only the tests need a browser: the console's browser test drives Debian's chromium.
-TEST_APT_PACKAGES := chromium chromium-driver
+# Only the tests need a browser: the console's browser test drives Debian's chromium. A small CJK
+# font, so the console's screenshots (Tests/e2e/test_console_wechat.py) show Chinese, not boxes.
+TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

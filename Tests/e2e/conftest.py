@@ -104,6 +104,17 @@ def start_broker(request, tmp_path, sink):
 
 
 @pytest.fixture
+def browser():
+    """Headless Debian chromium at 1366×768 (console_page.py); skipped without it, except in CI."""
+    from console_page import need_browser, start_chromium
+
+    need_browser()
+    driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
 def broker(start_broker, redis):
     """The default broker on an external redis-server."""
     return start_broker(redis)

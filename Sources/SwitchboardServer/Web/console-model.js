@@ -96,23 +96,37 @@ SB.state = {
 };
 
 // Wire kind → i18n key. Older servers may only send `channel` (the instance id), so the kind is
-// guessed from it as a fallback (`sms-main` → sms).
+// guessed from it as a fallback (`sms-main` → sms, `wx-kf` → wechat).
 SB.kindOf = function (conv) {
   const kinds = ['webchat', 'sms', 'wechat', 'email', 'voice', 'mailbox'];
   if (conv && kinds.includes(conv.kind)) return conv.kind;
   const ch = String((conv && conv.channel) || '').toLowerCase();
   if (ch.startsWith('web')) return 'webchat';
+  if (/^(wx|weixin|wecom|wework)([-_.]|$)/.test(ch)) return 'wechat';
   if (ch.startsWith('phone') || ch.startsWith('voice') || ch.startsWith('call')) return 'voice';
   return kinds.find((k) => ch.startsWith(k)) || 'webchat';
 };
 
-// Channel marks are plain characters, not emoji: agent PCs in government centres often lack
-// colour-emoji fonts, and a tofu box tells the agent nothing.
-SB.kindIcon = function (kind) { return SB.t('icon.' + kind); };
+// "微信 · wx-kf": the kind's name, and the instance id when a kind may have several (an Official
+// Account and a WeCom customer-service account are both WeChat).
+SB.channelTitle = function (conv) {
+  const kind = SB.kindOf(conv);
+  const ch = conv && conv.channel;
+  return SB.t('channel.' + kind) + (ch && ch !== kind ? ' · ' + ch : '');
+};
 
+// A WeChat contact without a name is known only by an openid (28 opaque characters): shown as
+// "微信用户 …0001", which still tells two citizens apart.
 SB.contactName = function (conv) {
   const ct = (conv && conv.contact) || {};
+  if (!ct.name && ct.address && SB.kindOf(conv) === 'wechat') return SB.t('contact.wechat', { tail: String(ct.address).slice(-4) });
   return ct.name || ct.address || ct.id || (conv && conv.id) || '';
+};
+
+// The name in the left column: a phone number standing in for a name is masked.
+SB.listName = function (conv) {
+  const name = SB.contactName(conv);
+  return conv && conv.contact && name === conv.contact.address ? SB.maskAddress(name) : name;
 };
 
 // Phone numbers are shown with the middle masked unless the agent opens the conversation
@@ -160,13 +174,18 @@ SB.Thread = class {
       const status = ex.status;
       Object.assign(ex, m);
       ex.status = SB.advanceStatus(status, m.status);
-      if (m.id) { ex._local = null; ex._error = ex.status === 'failed' ? (m.error || ex._error) : null; }
+      if (m.id) {
+        ex._local = null;
+        ex._error = ex.status === 'failed' ? (m.error || ex._error) : null;
+        ex._hint = ex.status === 'failed' ? (m.hint || ex._hint) : null;
+      }
       this.register(ex);
       const moved = !hadId && !!ex.id && this.resort(ex);
       return { msg: ex, isNew: false, moved };
     }
     const msg = Object.assign({}, m);
     if (msg.status === 'failed' && msg.error) msg._error = msg.error; // history carries the reason
+    if (msg.status === 'failed' && msg.hint) msg._hint = msg.hint;
     msg._key = msg.clientId ? 'c:' + msg.clientId : (msg.id || 'l:' + (++this.localN));
     msg._localN = ++this.localN;
     this.insert(msg);
@@ -178,7 +197,7 @@ SB.Thread = class {
     if (msg.id) {
       this.byId.set(msg.id, msg);
       const d = this.deliveries.get(msg.id);
-      if (d) { this.deliveries.delete(msg.id); this.applyDelivery(msg.id, d.status, d.error); }
+      if (d) { this.deliveries.delete(msg.id); this.applyDelivery(msg.id, d.status, d.error, d.hint); }
     }
     if (msg.clientId) this.byClient.set(msg.clientId, msg);
   }
@@ -197,13 +216,15 @@ SB.Thread = class {
   }
 
   // Returns the message if its status changed (so the UI can update one tick, not the thread).
-  applyDelivery(messageId, status, error) {
+  // `hint` is the provider's advice to the agent on a failure (Chinese, from the server).
+  applyDelivery(messageId, status, error, hint) {
     const msg = this.byId.get(messageId);
-    if (!msg) { this.deliveries.set(messageId, { status, error }); return null; }
+    if (!msg) { this.deliveries.set(messageId, { status, error, hint }); return null; }
     const next = SB.advanceStatus(msg.status, status);
-    if (next === msg.status && !(status === 'failed' && error && msg._error !== error)) return null;
+    const news = status === 'failed' && ((error && msg._error !== error) || (hint && msg._hint !== hint));
+    if (next === msg.status && !news) return null;
     msg.status = next;
-    if (status === 'failed') msg._error = error || msg._error || '';
+    if (status === 'failed') { msg._error = error || msg._error || ''; msg._hint = hint || msg._hint || null; }
     return msg;
   }
 
@@ -240,18 +261,22 @@ SB.advanceStatus = function (cur, next) {
   return STATUS_RANK[next] > STATUS_RANK[cur] ? next : cur;
 };
 
-// One line summarising a message for the conversation list and notifications.
-SB.preview = function (msg) {
+// One line summarising a message for the conversation list and notifications. `kind` names a
+// WeChat voice note as such (a phone recording is a voicemail).
+SB.preview = function (msg, kind) {
   if (!msg) return '';
+  const voice = SB.t(kind === 'wechat' ? 'part.voiceNote' : 'part.voicemail');
   for (const p of msg.parts || []) {
     if (p.type === 'text' && p.text) return p.text.replace(/\s+/g, ' ').slice(0, 80);
     if (p.type === 'email' && p.subject) return p.subject.slice(0, 80);
-    if (p.type === 'voicemail' && p.transcript) return SB.t('part.voicemail') + ' ' + p.transcript.slice(0, 60);
+    if (p.type === 'voicemail' && p.transcript) return voice + ' ' + p.transcript.slice(0, 60);
     if (p.type === 'form' && p.title) return SB.t('part.form') + ' ' + p.title.slice(0, 60);
   }
   const p = (msg.parts || [])[0];
   if (!p) return '';
   if (p.type === 'media') return SB.t(SB.mediaKey(p.mime));
+  if (p.type === 'voicemail') return voice;
+  if (p.type === 'location' && p.label) return SB.t('part.location') + ' ' + String(p.label).slice(0, 60);
   return SB.tOr('part.' + p.type, SB.t('part.unknown'));
 };
 

@@ -95,9 +95,9 @@ window.SB = window.SB || {};
     return res;
   };
 
-  T.delivery = function (convId, messageId, status, error) {
+  T.delivery = function (convId, messageId, status, error, hint) {
     const t = st.thread(convId);
-    const msg = t.applyDelivery(messageId, status, error);
+    const msg = t.applyDelivery(messageId, status, error, hint);
     if (msg) place(t, msg);
     return msg;
   };
@@ -157,7 +157,7 @@ window.SB = window.SB || {};
     $('thread-pane').hidden = false;
     const s = scroller();
     const savedTop = keepScroll ? s.scrollTop : t.scrollTop;
-    s.replaceChildren(t.el);
+    $('thread-scroll-body').replaceChildren(t.el);
     if (savedTop === null || savedTop === undefined) toBottom(); else s.scrollTop = savedTop;
     $('new-pill').hidden = true;
     T.renderHeader();
@@ -201,15 +201,17 @@ window.SB = window.SB || {};
     const kind = SB.kindOf(conv);
     const ct = conv.contact || {};
     const status = conv._ended || conv.status;
+    // A web visitor's address is an opaque visitor id, and so is a WeChat openid: noise to the
+    // agent, kept as the name's tooltip (to quote to a supervisor or look up in WeChat's admin).
+    const opaque = kind === 'webchat' || kind === 'wechat';
     const info = h('div', { class: 'th-info' },
       h('div', { class: 'th-name' },
-        h('span', { class: 'chan chan-' + kind, title: SB.t('channel.' + kind) }, SB.kindIcon(kind)),
-        h('span', { class: 'th-contact' }, SB.contactName(conv)),
-        // A web visitor's address is an opaque visitor id: noise to the agent.
-        ct.address && ct.address !== ct.name && kind !== 'webchat' ? h('span', { class: 'th-addr' }, ct.address) : null,
+        SB.chanMark(conv),
+        h('span', { class: 'th-contact', title: opaque && ct.address ? ct.address : undefined }, SB.contactName(conv)),
+        ct.address && ct.address !== ct.name && !opaque ? h('span', { class: 'th-addr' }, ct.address) : null,
         h('span', { class: 'badge badge-' + status }, SB.tOr('status.' + status, status))),
       h('div', { class: 'th-sub muted' },
-        SB.t('channel.' + kind) + (conv.channel && conv.channel !== kind ? ' · ' + conv.channel : ''),
+        SB.channelTitle(conv),
         conv.skill ? ' · ' + SB.t('thread.skill', { s: conv.skill }) : '',
         conv.priority ? ' · ' + SB.t('offers.priority', { p: conv.priority }) : '',
         conv.category ? ' · ' + SB.tOr('cat.' + conv.category, conv.category) : '',
@@ -369,8 +371,13 @@ window.SB = window.SB || {};
     });
     $('reply-send').addEventListener('click', () => T.send());
     $('new-pill').addEventListener('click', toBottom);
+    // Pictures and players fill in after their message is placed (console-media.js): a thread
+    // the agent was reading at the bottom stays at the bottom as they grow.
+    let pinned = true;
+    if (window.ResizeObserver) new ResizeObserver(() => { if (pinned) toBottom(); }).observe($('thread-scroll-body'));
     scroller().addEventListener('scroll', () => {
-      if (nearBottom()) $('new-pill').hidden = true;
+      pinned = nearBottom();
+      if (pinned) $('new-pill').hidden = true;
       const t = st.activeId && st.threads.get(st.activeId);
       // Reaching the top loads the previous page, as chat apps do.
       if (t && scroller().scrollTop < 20 && t.loaded && t.hasMore && !t.loading) T.loadHistory(t.convId, t.oldestId());

@@ -139,7 +139,7 @@
       if (!looking) {
         UI.beep('message');
         const c = st.convs.get(convId);
-        UI.notify(SB.t('notify.message', { c: SB.contactName(c) || '' }), SB.preview(m), 'conv-' + convId);
+        UI.notify(SB.t('notify.message', { c: SB.contactName(c) || '' }), SB.preview(m, SB.kindOf(c)), 'conv-' + convId);
       }
     }
     SB.bus.emit('convs');
@@ -147,10 +147,10 @@
 
   function onDelivery(ev) {
     if (!ev.conversationId || !ev.messageId) return;
-    const m = T.delivery(ev.conversationId, ev.messageId, ev.status, ev.error);
+    const m = T.delivery(ev.conversationId, ev.messageId, ev.status, ev.error, ev.hint);
     // A failed delivery in a chat the agent isn't looking at would go unnoticed in the thread.
     if (m && ev.status === 'failed' && ev.conversationId !== st.activeId) {
-      UI.toast(SB.contactName(st.convs.get(ev.conversationId)) + ': ' + SB.t('msg.failedWith', { e: ev.error || '' }), 'error');
+      UI.toast(SB.contactName(st.convs.get(ev.conversationId)) + ': ' + (ev.hint || SB.t('msg.failedWith', { e: ev.error || '' })), 'error', ev.hint ? 12000 : undefined);
     }
   }
 
@@ -189,8 +189,9 @@
 
   function endSession() {
     st.reset();
+    SB.media.reset();
     T.clearDrafts();
-    $('thread-scroll').replaceChildren();
+    $('thread-scroll-body').replaceChildren();
   }
 
   async function logout() {
