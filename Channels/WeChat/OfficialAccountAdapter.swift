@@ -8,7 +8,8 @@ import SwitchboardCore
 ///   `signature = sha1(sort(token, timestamp, nonce))` matches.
 /// - `POST ?signature&timestamp&nonce[&encrypt_type=aes&msg_signature]`: `signature` is checked
 ///   in every mode; with `encrypt_type=aes` (safe and compatible mode) `msg_signature` over the
-///   `<Encrypt>` element is checked too, and only the decrypted message is read (its appid must
+///   `<Encrypt>` element is checked too, and only the decrypted message is read. A channel with an
+///   `encoding_aes_key` refuses plain callbacks (403): their signature does not cover the body (its appid must
 ///   be `app_id`; the previous key is tried when the current one fails). Answered `success`
 ///   once stored, or with the encrypted (safe mode) or plain passive reply `welcome` on subscribe.
 ///
@@ -60,6 +61,13 @@ struct OfficialAccountAdapter: ChannelAdapter {
             fields = try WeChatXML.callbackFields(inner)
             encrypted = true
         } else {
+            // With an EncodingAESKey configured the account is in safe or compatible mode, where
+            // the platform always sends `encrypt_type=aes`. A plain callback's signature covers
+            // only the timestamp and nonce, not the body: accepting one would let anyone holding
+            // a captured query string post a forged message.
+            guard settings.crypto == nil else {
+                throw .badSignature("channel '\(channelId)' takes encrypted callbacks only (encrypt_type=aes): a plain body is not signed")
+            }
             fields = outer
         }
         let callback = try WeChatCallback(fields: fields)

@@ -55,6 +55,11 @@ enum WeChatAdapters {
         try make(officialAccountConfig(changes))
     }
 
+    /// An Official Account in plain mode (no EncodingAESKey): the only kind that takes plain callbacks.
+    static func plainAccount(_ changes: [String: String?] = [:]) throws -> any ChannelAdapter {
+        try officialAccount(changes.merging(["encoding_aes_key": nil]) { a, _ in a })
+    }
+
     static func wecom(_ changes: [String: String?] = [:]) throws -> any ChannelAdapter {
         try make(wecomConfig(changes))
     }

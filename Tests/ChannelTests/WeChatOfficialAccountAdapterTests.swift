@@ -47,7 +47,7 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
 
     func testPlainModeText() throws {
         let f = try WeChatFixtures.signed("oa-plain.json")
-        let batch = try W.officialAccount().receive(try W.plainPost(Array(try XCTUnwrap(f.body).utf8)))
+        let batch = try W.plainAccount().receive(try W.plainPost(Array(try XCTUnwrap(f.body).utf8)))
         XCTAssertEqual(try message(batch), InboundMessage(from: Identity(kind: .wechat, address: W.openId), externalId: "msg:23637352235060880",
                                                           parts: [.text("你好，我想咨询一下快递的问题")], to: W.oaAccount))
         acked(batch)
@@ -126,9 +126,9 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
         // An empty value counts as missing.
         assertRejected(try adapter.receive(W.post(query: all.map { $0.0 == "signature" ? ($0.0, "") : $0 }, body: body)), status: 403,
                        "an empty ?signature=")
-        // Without encrypt_type the body is read as plain XML, which has no MsgType: a bad request.
-        assertRejected(try adapter.receive(W.post(query: all.filter { $0.0 != "encrypt_type" }, body: body)), status: 400,
-                       "a safe-mode body read as plain")
+        // Without encrypt_type the callback claims plain mode, which this encrypted channel refuses.
+        assertRejected(try adapter.receive(W.post(query: all.filter { $0.0 != "encrypt_type" }, body: body)), status: 403,
+                       "a safe-mode body posted as plain")
     }
 
     func testRepeatedQueryArgumentsAre400() throws {
@@ -141,6 +141,15 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
             let message = assertRejected(try adapter.receive(request), status: 400, "a repeated ?\(name)=")
             XCTAssertEqual(message, "the query argument '\(name)' is repeated")
         }
+    }
+
+    /// A channel with an EncodingAESKey is in safe or compatible mode, where the platform always
+    /// encrypts: a plain callback (whose signature does not cover its body) is refused.
+    func testAnEncryptedChannelRefusesPlainCallbacks() throws {
+        let request = try W.plainPost(callback: "text.xml")
+        XCTAssertNoThrow(try W.plainAccount().receive(request), "a plain-mode channel takes it")
+        assertChannelError(try W.officialAccount().receive(request), \.isBadSignature, "badSignature (plain on an encrypted channel)")
+        assertRejected(try W.officialAccount().receive(request), status: 403, "a plain callback to an encrypted channel")
     }
 
     func testOversizeBodyIsTooLarge() throws {
@@ -181,7 +190,7 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
     // MARK: Message and event types
 
     private func plain(_ name: String, _ adapter: (any ChannelAdapter)? = nil) throws -> InboundBatch {
-        try (adapter ?? W.officialAccount()).receive(try W.plainPost(callback: name))
+        try (adapter ?? W.plainAccount()).receive(try W.plainPost(callback: name))
     }
 
     private let fromUser = Identity(kind: .wechat, address: "fromUser")
@@ -238,7 +247,7 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
             ], name)
         }
         // Without `welcome` the follow is only acknowledged.
-        let quiet = try plain("event-subscribe.xml", try W.officialAccount(["welcome": nil]))
+        let quiet = try plain("event-subscribe.xml", try W.plainAccount(["welcome": nil]))
         XCTAssertEqual(quiet.events, [.subscription(fromUser, subscribed: true)])
         acked(quiet)
     }
@@ -250,7 +259,7 @@ final class WeChatOfficialAccountAdapterTests: XCTestCase {
     }
 
     func testMenuClickOpensAConversationForItsSkillOnlyWhenMapped() throws {
-        let mapped = try message(try plain("event-click.xml", try W.officialAccount(["menu_skills.EVENTKEY": "complaints"])))
+        let mapped = try message(try plain("event-click.xml", try W.plainAccount(["menu_skills.EVENTKEY": "complaints"])))
         XCTAssertEqual(mapped, InboundMessage(from: fromUser, externalId: "event:fromUser|123456789|CLICK", parts: [.text("点击菜单：EVENTKEY")],
                                               to: "toUser", skill: "complaints"))
         let unmapped = try plain("event-click.xml")

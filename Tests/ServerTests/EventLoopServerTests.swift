@@ -44,6 +44,7 @@ final class EventLoopServerTests: XCTestCase {
         let r = try TestSockets.request(port: port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n\(body)")
         XCTAssertEqual(r.status, 413)
         XCTAssertTrue(r.body.contains("\"code\":\"too_large\""), r.body)
+        XCTAssertEqual(r.headers["connection"], "close", "the connection closes after it: the client must not reuse it")
         XCTAssertEqual(delegate.handled.withLock { $0 }, 0, "the handler never sees an oversize request")
     }
 

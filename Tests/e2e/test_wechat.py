@@ -192,6 +192,10 @@ async def test_tampered_signature_and_hostile_xml_are_refused_and_nothing_is_sto
                          headers={"Content-Type": "text/xml"}, timeout=10)
         assert bad.status_code == status, (body[:40], bad.status_code, bad.text)
         assert "error" in bad.json()
+    # A plain callback (its signature does not cover the body) to a channel that has a key: 403.
+    forged_plain = await call(broker.session.post, broker.base + "/v1/channels/wx-main/wechat", params=plain,
+                              data=text_xml("明文伪造", 7303).encode(), headers={"Content-Type": "text/xml"}, timeout=10)
+    assert forged_plain.status_code == 403, forged_plain.text
     wrong_app = WeChatCrypto(OA_TOKEN, OA_KEY, "wxffffffffffffffff")
     envelope = wrong_app.encrypt_message(text_xml("别的公众号", 7302), nonce, ts)
     encrypt = ET.fromstring(envelope).find("Encrypt").text

@@ -48,8 +48,9 @@ function Store.compose_tail(conv, status, tail)
   return head .. tail, head
 end
 
--- The wire form: the entry id injected, and the current status (and failure reason) merged in.
-function Store.render(id, m, status, err)
+-- The wire form: the entry id injected, and the current status (and failure reason and the
+-- agent's hint, design §10.1) merged in.
+function Store.render(id, m, status, err, hint)
   if status and status ~= '' then
     local head = string.match(m, '^{"conversationId":"[^"]*",')
     if head then
@@ -57,6 +58,7 @@ function Store.render(id, m, status, err)
       if e then
         local extra = ''
         if err and err ~= '' then extra = ',"error":' .. cjson.encode(err) end
+        if hint and hint ~= '' then extra = extra .. ',"hint":' .. cjson.encode(hint) end
         m = head .. '"status":"' .. status .. '"' .. extra .. string.sub(m, e + 1)
       end
     end
@@ -76,8 +78,8 @@ end
 function Store.read_message(conv, id)
   local r = redis.call('XRANGE', K.log(conv), id, id)
   if #r == 0 then return nil end
-  local st = redis.call('HMGET', K.msg_status(conv), id, id .. ':error')
-  return Store.render(id, Store.field(r[1][2], 'm') or '{}', st[1], st[2])
+  local st = redis.call('HMGET', K.msg_status(conv), id, id .. ':error', id .. ':hint')
+  return Store.render(id, Store.field(r[1][2], 'm') or '{}', st[1], st[2], st[3])
 end
 
 -- Sets a message's delivery status if that is progress. Returns true when it changed.

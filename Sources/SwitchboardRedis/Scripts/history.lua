@@ -1,5 +1,5 @@
 -- history: a page of a conversation's messages, oldest first, each with its id and its current
--- delivery status merged in (DESIGN §9 history{conversationId,before?,limit?}).
+-- delivery status (and a failure's reason and hint for the agent) merged in (DESIGN §9 history{conversationId,before?,limit?}).
 --
 -- ARGV: now, conversation id, before (message id, exclusive; '' = from the newest), limit (1…500)
 -- Returns a RESP array of message JSON strings: the `limit` newest messages older than `before`, in
@@ -21,12 +21,13 @@ local lookups = {}
 for i = 1, #page do
   lookups[#lookups + 1] = page[i][1]
   lookups[#lookups + 1] = page[i][1] .. ':error'
+  lookups[#lookups + 1] = page[i][1] .. ':hint'
 end
 local st = redis.call('HMGET', K.msg_status(conv), unpack(lookups))
 
 local out = {}
 for i = #page, 1, -1 do
   local id = page[i][1]
-  out[#out + 1] = Store.render(id, Store.field(page[i][2], 'm') or '{}', st[2 * i - 1], st[2 * i])
+  out[#out + 1] = Store.render(id, Store.field(page[i][2], 'm') or '{}', st[3 * i - 2], st[3 * i - 1], st[3 * i])
 end
 return out

@@ -93,6 +93,9 @@ final class HTTPExchange: LoopConnection {
                 } == 0
             }
             for (name, value) in r.headers where !add(name, value) { return false }
+            // A response after which the connection closes (a 413 whose body was never read)
+            // says so: a keep-alive client would otherwise send its next request on a dead socket.
+            if closeAfterResponse && !add("connection", "close") { return false }
             return add("cache-control", "no-store") && lws_finalize_write_http_header(wsi, start, &p, end) == 0
         }
         guard ok else { return -1 }
