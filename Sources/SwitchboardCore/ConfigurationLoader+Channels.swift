@@ -5,7 +5,6 @@ extension ConfigurationLoader {
     /// Keys with a typed home in `ChannelConfig`; every other key is a provider setting.
     static let channelFields = ["id", "kind", "provider", "skill", "priority", "outbound"]
     static let outboundKeys = ["url", "account_sid", "auth_token", "from"]
-    static let smsProviders = ["twilio", "aliyun", "tencent", "generic"]
     static let priorities = 0...9
 
     static func readChannels(_ map: ConfigMap, skills: [String], _ reader: ConfigReader) -> [ChannelConfig] {
@@ -29,28 +28,15 @@ extension ConfigurationLoader {
                 }
             }
             let kind = readKind(entry, reader)
-            let provider = readProvider(entry, kind: kind, reader)
+            // Which providers a kind has, and what each requires, is the kind's own factory's to say
+            // (ChannelCatalog, run by `serve` and `check-config`).
+            let provider = reader.string(entry, "provider").flatMap { $0.isEmpty ? nil : $0 }
             let skill = reader.requiredString(entry, "skill")
             if let skill, !skills.contains(skill) {
                 reader.fail(entry.path("skill"), "unknown skill '\(skill)' (\(declared(skills)))")
             }
             let priority = reader.integer(entry, "priority", default: 0, in: priorities)
             let settings = readSettings(entry, reader)
-            if provider == "twilio" {
-                // Twilio signs each webhook over the exact public URL with the auth token; without
-                // either, no inbound request could be verified.
-                for key in ["auth_token", "public_url"] {
-                    let written = entry[key].map { !ConfigReader.isNull($0) } ?? false
-                    // Written but unreadable (an unset env: variable) was reported already.
-                    if settings[key] == nil && written { continue }
-                    if (settings[key] ?? "").isEmpty {
-                        reader.fail(entry.path(key), "is required for a twilio channel (it verifies X-Twilio-Signature)")
-                    }
-                }
-                if let url = settings["public_url"], !url.isEmpty, !isHTTPURL(url) {
-                    reader.fail(entry.path("public_url"), "must be an http:// or https:// URL, found '\(url)'")
-                }
-            }
             let outbound = readOutbound(reader.mapping(entry["outbound"], at: entry.path("outbound")),
                                         channelToken: settings["auth_token"], reader)
             // Without a kind there is no channel to describe; the issue is recorded, and leaving
@@ -69,20 +55,6 @@ extension ConfigurationLoader {
             return nil
         }
         return kind
-    }
-
-    private static func readProvider(_ entry: ConfigMap, kind: ChannelKind?, _ reader: ConfigReader) -> String? {
-        let provider = reader.string(entry, "provider").flatMap { $0.isEmpty ? nil : $0 }
-        guard kind == .sms else { return provider }
-        guard let provider else {
-            reader.fail(entry.path("provider"), "is required for an sms channel: one of \(smsProviders.joined(separator: "|"))")
-            return nil
-        }
-        guard smsProviders.contains(provider) else {
-            reader.fail(entry.path("provider"), "unknown sms provider '\(provider)' (one of \(smsProviders.joined(separator: "|")))")
-            return nil
-        }
-        return provider
     }
 
     /// Provider settings as resolved strings, keyed by their path inside the channel: a nested
