@@ -14,20 +14,9 @@ public enum OfficialAccountAPI {
         return WeChatJSON.object(members)
     }
 
-    /// A token and its lifetime in seconds ("目前是7200秒之内的值").
-    public struct AccessToken: Sendable, Equatable {
-        public var token: String
-        public var expiresIn: Int
-
-        public init(token: String, expiresIn: Int) {
-            self.token = token
-            self.expiresIn = expiresIn
-        }
-    }
-
     /// The `stable_token` answer: `{"access_token":…,"expires_in":7200}`, or an error status
     /// (`{"errcode":40013,"errmsg":"invalid appid"}`) returned as `.failure` for classification.
-    public static func parseStableToken(_ body: [UInt8]) throws(ChannelError) -> Result<AccessToken, WeChatAPIStatus> {
+    public static func parseStableToken(_ body: [UInt8]) throws(ChannelError) -> Result<IssuedCredential, WeChatAPIStatus> {
         struct Answer: Decodable {
             var access_token: String?
             var expires_in: Int?
@@ -38,7 +27,7 @@ public enum OfficialAccountAPI {
         if let code = answer.errcode, code != 0 { return .failure(WeChatAPIStatus(errcode: code, errmsg: answer.errmsg ?? "")) }
         guard let token = answer.access_token, !token.isEmpty else { throw .malformed("stable_token answer: missing field 'access_token'") }
         guard let expiresIn = answer.expires_in, expiresIn > 0 else { throw .malformed("stable_token answer: missing or bad 'expires_in'") }
-        return .success(AccessToken(token: token, expiresIn: expiresIn))
+        return .success(IssuedCredential(token: token, expiresInSeconds: expiresIn))
     }
 
     /// `POST {api_base}/cgi-bin/message/custom/send` text (客服消息,

@@ -40,7 +40,7 @@ struct WeChatAccessToken: CredentialSource {
         }
         do {
             switch try OfficialAccountAPI.parseStableToken(response.body) {
-            case .success(let token): return .success(IssuedCredential(token: token.token, expiresInSeconds: token.expiresIn))
+            case .success(let issued): return .success(issued)
             case .failure(let status):
                 let platform: WeChatAPIPlatform = settings.provider == .officialAccount ? .officialAccount : .wecom
                 let retryable: Bool

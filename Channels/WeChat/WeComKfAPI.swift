@@ -27,19 +27,20 @@ public enum WeComKfAPI {
     /// (at most 32 bytes of `[0-9a-zA-Z_-]`) makes a retried send recognisable; nil lets WeCom
     /// choose. `content` must already fit `maxTextBytes`: split longer replies with `textChunks`.
     public static func sendTextBody(to externalUserId: String, openKfId: String, msgId: String?, content: String) -> String {
-        var members = [("touser", JSONString.quote(externalUserId)), ("open_kfid", JSONString.quote(openKfId))]
-        if let msgId { members.append(("msgid", JSONString.quote(msgId))) }
-        members.append(("msgtype", JSONString.quote("text")))
-        members.append(("text", WeChatJSON.object([("content", JSONString.quote(content))])))
-        return WeChatJSON.object(members)
+        sendBody(to: externalUserId, openKfId: openKfId, msgId: msgId, type: "text", payload: [("content", JSONString.quote(content))])
     }
 
     /// `kf/send_msg` image by the `media_id` of an upload: `"msgtype":"image","image":{"media_id":…}`.
     public static func sendImageBody(to externalUserId: String, openKfId: String, msgId: String?, mediaId: String) -> String {
+        sendBody(to: externalUserId, openKfId: openKfId, msgId: msgId, type: "image", payload: [("media_id", JSONString.quote(mediaId))])
+    }
+
+    private static func sendBody(to externalUserId: String, openKfId: String, msgId: String?, type: String,
+                                 payload: [(String, String)]) -> String {
         var members = [("touser", JSONString.quote(externalUserId)), ("open_kfid", JSONString.quote(openKfId))]
         if let msgId { members.append(("msgid", JSONString.quote(msgId))) }
-        members.append(("msgtype", JSONString.quote("image")))
-        members.append(("image", WeChatJSON.object([("media_id", JSONString.quote(mediaId))])))
+        members.append(("msgtype", JSONString.quote(type)))
+        members.append((type, WeChatJSON.object(payload)))
         return WeChatJSON.object(members)
     }
 

@@ -22,7 +22,7 @@ final class WeChatAPITests: XCTestCase {
 
     func testStableTokenAnswer() throws {
         XCTAssertEqual(try OfficialAccountAPI.parseStableToken(json(#"{"access_token":"ACCESS_TOKEN","expires_in":7200}"#)),
-                       .success(.init(token: "ACCESS_TOKEN", expiresIn: 7200)))
+                       .success(.init(token: "ACCESS_TOKEN", expiresInSeconds: 7200)))
         XCTAssertEqual(try OfficialAccountAPI.parseStableToken(json(#"{"errcode":40013,"errmsg":"invalid appid"}"#)),
                        .failure(WeChatAPIStatus(errcode: 40013, errmsg: "invalid appid")))
         assertChannelError(try OfficialAccountAPI.parseStableToken(json(#"{"expires_in":7200}"#)), \.isMalformed, "no token")

@@ -2,33 +2,31 @@ import SwitchboardCore
 import SwitchboardRedis
 import WebChatChannel
 
-/// What an agent console's session may reach of its node: nothing more (DESIGN §4: loop thread
+/// What every WebSocket session may reach of its node: nothing more (DESIGN §4: loop thread
 /// only). `Broker` is the one implementation; tests may provide another.
-protocol AgentSessionHost: AnyObject {
+protocol SessionHost: AnyObject {
     var configuration: Configuration { get }
     var nodeId: String { get }
     var store: Store! { get }
     var router: Router! { get }
     var sessions: SessionRegistry { get }
+    /// Milliseconds since the epoch: the clock every script call is given (DESIGN §7).
+    func now() -> Int64
+}
+
+/// What an agent console's session may reach besides.
+protocol AgentSessionHost: SessionHost {
     var metrics: BrokerMetrics { get }
     var isReady: Bool { get }
     var loopContext: OpaquePointer? { get }
-    /// Milliseconds since the epoch: the clock every script call is given (DESIGN §7).
-    func now() -> Int64
     /// Stores a reply and starts its delivery (`ReplySender`).
     func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void)
 }
 
-/// What a web visitor's session may reach of its node.
-protocol VisitorSessionHost: AnyObject {
-    var configuration: Configuration { get }
-    var nodeId: String { get }
-    var store: Store! { get }
-    var router: Router! { get }
-    var sessions: SessionRegistry { get }
+/// What a web visitor's session may reach besides.
+protocol VisitorSessionHost: SessionHost {
     var visitorTokens: VisitorToken { get }
     var isShuttingDown: Bool { get }
-    func now() -> Int64
     /// Stores the visitor's message like a webhook's (`IngestPipeline`).
     func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
                 completion: @escaping (Result<IngestOutcome, StoreError>) -> Void)
