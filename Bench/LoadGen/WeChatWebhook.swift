@@ -30,21 +30,68 @@ struct WeChatWebhookBuilder {
         self.random16 = (try? SecureRandom.bytes(16)) ?? [UInt8](repeating: 7, count: 16)
     }
 
+    /// The request, built as bytes: the same bytes the former String interpolation produced,
+    /// without its temporary Strings (the LoadGen shares the two cores with the broker).
     func request(channel: String, from openId: String, id: Int, ns: UInt64) -> [UInt8] {
         let marker = WebhookBuilder.marker(id: id, ns: ns)
         let timestamp = String(ns / 1_000_000_000)
         let nonce = String(id)
-        let xml = "<xml><ToUserName><![CDATA[\(Self.account)]]></ToUserName><FromUserName><![CDATA[\(openId)]]></FromUserName>"
-            + "<CreateTime>\(timestamp)</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[\(marker)]]></Content>"
-            + "<MsgId>\(runNumber * 10_000_000 + UInt64(id))</MsgId></xml>"
-        let encrypt = crypto.encrypt(xml: Array(xml.utf8), receiveId: Self.appId, random16: random16)
+        var xml: [UInt8] = []
+        xml.reserveCapacity(384)
+        xml += Self.xmlToFrom
+        xml += openId.utf8
+        xml += Self.xmlCreateTime
+        xml += timestamp.utf8
+        xml += Self.xmlContent
+        xml += marker.utf8
+        xml += Self.xmlMsgId
+        xml += String(runNumber * 10_000_000 + UInt64(id)).utf8
+        xml += Self.xmlEnd
+        let encrypt = crypto.encrypt(xml: xml, receiveId: Self.appId, random16: random16)
         let msgSignature = WeChatSignature.msgSignature(token: Self.token, timestamp: timestamp, nonce: nonce, encrypt: encrypt)
         let signature = WeChatSignature.signature(token: Self.token, timestamp: timestamp, nonce: nonce)
-        let body = "<xml><ToUserName><![CDATA[\(Self.account)]]></ToUserName><Encrypt><![CDATA[\(encrypt)]]></Encrypt></xml>"
-        var head = "POST /v1/channels/\(channel)/wechat?signature=\(signature)&timestamp=\(timestamp)&nonce=\(nonce)"
-        head += "&openid=\(openId)&encrypt_type=aes&msg_signature=\(msgSignature) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
-        head += "Content-Type: text/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-        head += body
-        return Array(head.utf8)
+        let bodyLength = Self.bodyStart.count + encrypt.utf8.count + Self.bodyEnd.count
+        var out: [UInt8] = []
+        out.reserveCapacity(bodyLength + 400)
+        out += Self.postPrefix
+        out += channel.utf8
+        out += Self.signatureArg
+        out += signature.utf8
+        out += Self.timestampArg
+        out += timestamp.utf8
+        out += Self.nonceArg
+        out += nonce.utf8
+        out += Self.openIdArg
+        out += openId.utf8
+        out += Self.msgSignatureArg
+        out += msgSignature.utf8
+        out += Self.hostHeader
+        out += host.utf8
+        out += [UInt8(ascii: ":")]
+        out += String(port).utf8
+        out += Self.lengthHeader
+        out += String(bodyLength).utf8
+        out += Self.headEnd
+        out += Self.bodyStart
+        out += encrypt.utf8
+        out += Self.bodyEnd
+        return out
     }
+
+    private static let xmlToFrom = Array("<xml><ToUserName><![CDATA[\(account)]]></ToUserName><FromUserName><![CDATA[".utf8)
+    private static let xmlCreateTime = Array("]]></FromUserName><CreateTime>".utf8)
+    private static let xmlContent = Array("</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[".utf8)
+    private static let xmlMsgId = Array("]]></Content><MsgId>".utf8)
+    private static let xmlEnd = Array("</MsgId></xml>".utf8)
+    private static let bodyStart = Array("<xml><ToUserName><![CDATA[\(account)]]></ToUserName><Encrypt><![CDATA[".utf8)
+    private static let bodyEnd = Array("]]></Encrypt></xml>".utf8)
+    private static let postPrefix = Array("POST /v1/channels/".utf8)
+    private static let signatureArg = Array("/wechat?signature=".utf8)
+    private static let timestampArg = Array("&timestamp=".utf8)
+    private static let nonceArg = Array("&nonce=".utf8)
+    private static let openIdArg = Array("&openid=".utf8)
+    private static let msgSignatureArg = Array("&encrypt_type=aes&msg_signature=".utf8)
+    private static let hostHeader = Array(" HTTP/1.1\r\nHost: ".utf8)
+    private static let lengthHeader = Array("\r\nContent-Type: text/xml\r\nContent-Length: ".utf8)
+    private static let headEnd = Array("\r\n\r\n".utf8)
 }

@@ -17,9 +17,10 @@ import CLibXML2
 /// - stronger still, a document with any `<!DOCTYPE` is refused outright: the parser context's
 ///   SAX `internalSubset` hook stops the parser the moment a DOCTYPE is seen, before its internal
 ///   subset (where entity declarations live) is read. Billion laughs and XXE never get as far as
-///   an entity declaration. The tree is checked again afterwards (no DTD, no entity nodes);
+///   an entity declaration. The document node is checked again afterwards (no DTD), and an
+///   entity reference reaching the SAX `reference` hook is refused;
 /// - size, NUL bytes and UTF-8 are checked before libxml2 sees the bytes, and the encoding is
-///   forced to UTF-8 (an `encoding="…"` declaration cannot switch it);
+///   always UTF-8 (`XML_PARSE_IGNORE_ENC`: an `encoding="…"` declaration cannot switch it);
 /// - nesting is capped at `maxDepth` (libxml2's own cap is 256).
 ///
 /// **Errors never reach stderr.** libxml2 reports through the parser context: this reader
@@ -28,6 +29,11 @@ import CLibXML2
 /// `XML_PARSE_NOERROR | XML_PARSE_NOWARNING`. Nothing global is changed (no
 /// `xmlSetStructuredErrorFunc`, no `xmlSetGenericErrorFunc`), so concurrent calls on other
 /// threads cannot see each other's handler: each `xmlNewParserCtxt` has its own SAX table.
+///
+/// **No tree.** The parser's SAX2 element and character handlers are this reader's own: they
+/// collect the fields as the end tags arrive, so no DOM is built and freed per call (perf, S7:
+/// two parses per safe-mode callback, libxml2 ≈15 µs of the broker's ≈131 µs per message with
+/// the tree). The result, and which error wins when several apply, are the tree walk's.
 ///
 /// **Nested elements are flattened**: a leaf below a child element is stored under its dotted
 /// path (`ScanCodeInfo.ScanType`, `SendLocationInfo.Location_X`). A repeated top-level field is
@@ -54,115 +60,151 @@ public enum WeChatXML {
         guard let ctxt = xmlNewParserCtxt() else { throw .notWellFormed("libxml2 could not allocate a parser") }
         defer { xmlFreeParserCtxt(ctxt) }
         let state = UnsafeMutablePointer<ParseState>.allocate(capacity: 1)
-        state.initialize(to: ParseState())
+        state.initialize(to: ParseState(maxDepth: maxDepth))
         defer {
             state.deinitialize(count: 1)
             state.deallocate()
         }
         ctxt.pointee._private = UnsafeMutableRawPointer(state)
-        ctxt.pointee.sax.pointee.internalSubset = { context, _, _, _ in
+        let sax = ctxt.pointee.sax!
+        sax.pointee.internalSubset = { context, _, _, _ in
             WeChatXML.stopAtDoctype(context)
         }
         // Unreachable once the DOCTYPE stops the parser; kept so an entity declaration can
         // never be recorded even if that changed.
-        ctxt.pointee.sax.pointee.entityDecl = { context, _, _, _, _, _ in
+        sax.pointee.entityDecl = { context, _, _, _, _, _ in
             WeChatXML.stopAtDoctype(context)
         }
-        ctxt.pointee.sax.pointee.serror = { context, error in
+        sax.pointee.serror = { context, error in
             WeChatXML.record(context, error)
         }
+        // No tree: these replace libxml2's tree-building SAX2 handlers (the document node that
+        // `startDocument` creates stays empty). Comments and processing instructions are dropped.
+        sax.pointee.startElementNs = { context, localname, prefix, uri, _, _, _, _, _ in
+            WeChatXML.state(context)?.pointee.start(localname: localname, prefix: prefix, uri: uri)
+        }
+        sax.pointee.endElementNs = { context, _, _, _ in
+            WeChatXML.state(context)?.pointee.end()
+        }
+        sax.pointee.characters = { context, chars, count in
+            WeChatXML.state(context)?.pointee.append(chars, count)
+        }
+        // The same pointer as `characters`, so libxml2 never classifies whitespace as ignorable.
+        sax.pointee.ignorableWhitespace = sax.pointee.characters
+        sax.pointee.cdataBlock = sax.pointee.characters
+        sax.pointee.reference = { context, _ in
+            WeChatXML.state(context)?.pointee.fail(.entityForbidden)
+        }
+        sax.pointee.comment = nil
+        sax.pointee.processingInstruction = nil
 
+        // UTF-8 without a converter: `XML_PARSE_IGNORE_ENC` makes libxml2 skip the declaration's
+        // `encoding="…"`, and the bytes, checked above to be UTF-8 without NUL, can only be
+        // detected as UTF-8 (UTF-16/32 and EBCDIC signatures need NUL bytes or bytes invalid in
+        // UTF-8). Naming "UTF-8" instead ran the input through libxml2's UTF-8 → UTF-8 converter,
+        // a lookup and a copy per parse (perf, S7).
         let options = Int32(bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_NOERROR.rawValue
-                                | XML_PARSE_NOWARNING.rawValue)
+                                | XML_PARSE_NOWARNING.rawValue | XML_PARSE_IGNORE_ENC.rawValue)
         let doc = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
-                xmlCtxtReadMemory(ctxt, chars.baseAddress, Int32(chars.count), nil, "UTF-8", options)
+                xmlCtxtReadMemory(ctxt, chars.baseAddress, Int32(chars.count), nil, nil, options)
             }
         }
         defer { if let doc { xmlFreeDoc(doc) } }
+        // The same order of checks as when this read a tree: well-formedness, DOCTYPE, root, then
+        // the first problem the walk in document order met.
         if state.pointee.sawDoctype { throw .doctypeForbidden }
-        guard let doc, ctxt.pointee.wellFormed != 0 else {
+        guard ctxt.pointee.wellFormed != 0 else {
             throw .notWellFormed(state.pointee.firstError ?? "libxml2 refused the document")
         }
-        guard doc.pointee.intSubset == nil, doc.pointee.extSubset == nil else { throw .doctypeForbidden }
-        guard let root = xmlDocGetRootElement(doc) else { throw .notWellFormed("no root element") }
-        let rootName = name(of: root)
+        if let doc { guard doc.pointee.intSubset == nil, doc.pointee.extSubset == nil else { throw .doctypeForbidden } }
+        guard let rootName = state.pointee.rootName else { throw .notWellFormed("no root element") }
         guard rootName == "xml" else { throw .wrongRoot(rootName) }
+        if let problem = state.pointee.problem { throw problem }
+        return state.pointee.fields
+    }
 
+    // MARK: SAX state
+
+    /// One open element below the root.
+    private struct Frame {
+        /// The dotted path from the root's child down to this element.
+        var key: String
+        var hasElementChildren = false
+    }
+
+    /// What the callbacks of one parse found, reached through `ctxt->_private`. The fields are
+    /// collected as the elements close: an element is a leaf when no child element started
+    /// before its end tag, and a leaf has no element between its tags, so the first problem
+    /// recorded is the first a preorder walk of the tree would meet.
+    private struct ParseState {
+        let maxDepth: Int
+        var sawDoctype = false
+        var firstError: String?
+        var rootName: String?
+        /// Open elements below the root (the root itself is depth 1 and not a frame).
+        var frames: [Frame] = []
+        /// The character data since the last start tag: a leaf's text when it closes.
+        var text: [UInt8] = []
         var fields: [String: String] = [:]
-        try collect(children: root, prefix: "", depth: 2, maxDepth: maxDepth, into: &fields)
-        return fields
-    }
+        var problem: WeChatXMLError?
+        /// Elements deeper than `maxDepth` are being skipped (libxml2 caps the nesting at 256).
+        var skippedDepth = 0
 
-    // MARK: Tree walk
+        init(maxDepth: Int) {
+            self.maxDepth = maxDepth
+            frames.reserveCapacity(maxDepth)
+            text.reserveCapacity(256)
+        }
 
-    private static func collect(children parent: xmlNodePtr, prefix: String, depth: Int, maxDepth: Int,
-                                into fields: inout [String: String]) throws(WeChatXMLError) {
-        var node = parent.pointee.children
-        while let current = node {
-            node = current.pointee.next
-            switch current.pointee.type {
-            case XML_ELEMENT_NODE:
-                guard depth <= maxDepth else { throw .tooDeep(limit: maxDepth) }
-                let key = prefix.isEmpty ? name(of: current) : prefix + "." + name(of: current)
-                if try hasElementChildren(current) {
-                    try collect(children: current, prefix: key, depth: depth + 1, maxDepth: maxDepth, into: &fields)
-                } else if fields[key] == nil {
-                    fields[key] = try text(of: current)
-                } else if prefix.isEmpty {
-                    throw .duplicateField(key)
-                }
-            case XML_ENTITY_REF_NODE, XML_ENTITY_NODE, XML_ENTITY_DECL:
-                throw .entityForbidden
-            case XML_DTD_NODE:
-                throw .doctypeForbidden
-            default:
-                continue  // text between elements, comments, processing instructions
+        mutating func fail(_ error: WeChatXMLError) {
+            if problem == nil { problem = error }
+        }
+
+        mutating func start(localname: UnsafePointer<xmlChar>?, prefix: UnsafePointer<xmlChar>?, uri: UnsafePointer<xmlChar>?) {
+            if skippedDepth > 0 || problem != nil {
+                skippedDepth += 1
+                return
+            }
+            // A prefix without a namespace keeps its `prefix:` in the name, as libxml2's tree does.
+            var name = localname.map { String(cString: $0) } ?? ""
+            if let prefix, uri == nil { name = String(cString: prefix) + ":" + name }
+            guard rootName != nil else {
+                rootName = name
+                return
+            }
+            if !frames.isEmpty { frames[frames.count - 1].hasElementChildren = true }
+            guard frames.count + 2 <= maxDepth else {
+                fail(.tooDeep(limit: maxDepth))
+                skippedDepth = 1
+                return
+            }
+            let key = frames.last.map { $0.key + "." + name } ?? name
+            frames.append(Frame(key: key))
+            text.removeAll(keepingCapacity: true)
+        }
+
+        mutating func end() {
+            if skippedDepth > 0 {
+                skippedDepth -= 1
+                return
+            }
+            guard let frame = frames.popLast() else { return }  // the root's end tag
+            guard !frame.hasElementChildren else { return }
+            if fields[frame.key] == nil {
+                fields[frame.key] = String(decoding: text, as: UTF8.self)
+            } else if frames.isEmpty {
+                fail(.duplicateField(frame.key))
             }
         }
-    }
 
-    private static func hasElementChildren(_ element: xmlNodePtr) throws(WeChatXMLError) -> Bool {
-        var node = element.pointee.children
-        while let current = node {
-            switch current.pointee.type {
-            case XML_ELEMENT_NODE: return true
-            case XML_ENTITY_REF_NODE, XML_ENTITY_NODE, XML_ENTITY_DECL: throw .entityForbidden
-            default: node = current.pointee.next
-            }
+        mutating func append(_ chars: UnsafePointer<xmlChar>?, _ count: Int32) {
+            guard let chars, count > 0, skippedDepth == 0 else { return }
+            text.append(contentsOf: UnsafeBufferPointer(start: chars, count: Int(count)))
         }
-        return false
-    }
-
-    /// The element's character data: its text and CDATA children joined.
-    private static func text(of element: xmlNodePtr) throws(WeChatXMLError) -> String {
-        var out = ""
-        var node = element.pointee.children
-        while let current = node {
-            node = current.pointee.next
-            switch current.pointee.type {
-            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = current.pointee.content { out += String(cString: content) }
-            case XML_ENTITY_REF_NODE, XML_ENTITY_NODE, XML_ENTITY_DECL:
-                throw .entityForbidden
-            default:
-                continue
-            }
-        }
-        return out
-    }
-
-    private static func name(of node: xmlNodePtr) -> String {
-        node.pointee.name.map { String(cString: $0) } ?? ""
     }
 
     // MARK: libxml2 callbacks (per parser context)
-
-    /// What the callbacks of one parse found, reached through `ctxt->_private`.
-    private struct ParseState {
-        var sawDoctype = false
-        var firstError: String?
-    }
 
     /// `xmlInitParser` once per process, before the first parse; Swift runs a static `let`'s
     /// initializer exactly once, thread-safely.

@@ -159,21 +159,45 @@ final class HTTPExchange: LoopConnection {
     /// encoded, so an encoded `&` or `=` inside a value survives. Joining the decoded fragments as
     /// they were, and decoding that again, turned `a=%26b%3Dc` into two arguments.
     static func queryString(_ wsi: OpaquePointer) -> String {
-        guard lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0 else { return "" }
-        var pairs: [(String, String)] = []
+        let total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS)
+        guard total > 0 else { return "" }
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(total) * 2)
         var index: Int32 = 0
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { buf in
-            while lws_hdr_copy_fragment(wsi, buf.baseAddress, Int32(buf.count), WSI_TOKEN_HTTP_URI_ARGS, index) >= 0 {
-                let fragment = String(cString: buf.baseAddress!)
-                if let eq = fragment.firstIndex(of: "=") {
-                    pairs.append((String(fragment[..<eq]), String(fragment[fragment.index(after: eq)...])))
-                } else {
-                    pairs.append((fragment, ""))
-                }
+            while true {
+                let copied = lws_hdr_copy_fragment(wsi, buf.baseAddress, Int32(buf.count), WSI_TOKEN_HTTP_URI_ARGS, index)
+                guard copied >= 0 else { break }
                 index += 1
+                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                                                count: Int(copied))
+                // Up to the first NUL, as `String(cString:)` read it.
+                let fragment = UnsafeBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.endIndex)])
+                if !out.isEmpty { out.append(UInt8(ascii: "&")) }
+                guard fragment.allSatisfy({ $0 < 0x80 }) else {
+                    // Not ASCII: through `String` as before (invalid UTF-8 repaired to U+FFFD, the
+                    // split at the first `=` Character), then encoded.
+                    let text = String(decoding: fragment, as: UTF8.self)
+                    let pair = text.firstIndex(of: "=").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
+                    out.append(contentsOf: FormURLEncoding.encode([pair]).utf8)
+                    continue
+                }
+                appendArgument(fragment, to: &out)
             }
         }
-        return FormURLEncoding.encode(pairs)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// One decoded argument, split at its first `=`, each half encoded; bytes, no `String`s
+    /// (building pairs of Strings and `FormURLEncoding.encode`-ing them was ~5% of the broker's
+    /// CPU in S7, perf).
+    private static func appendArgument(_ fragment: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let eq = fragment.firstIndex(of: UInt8(ascii: "=")) ?? fragment.endIndex
+        FormURLEncoding.appendComponent(UnsafeBufferPointer(rebasing: fragment[..<eq]), to: &out)
+        out.append(UInt8(ascii: "="))
+        if eq < fragment.endIndex {
+            FormURLEncoding.appendComponent(UnsafeBufferPointer(rebasing: fragment[(eq + 1)...]), to: &out)
+        }
     }
 
     /// The HTTP method and path of the request being parsed, from the lws URI tokens.
