@@ -19,6 +19,15 @@ public enum ConstantTime {
         }
     }
 
+    /// The same for two arrays, without the generic path (unspecialized across modules).
+    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBufferPointer { l in
+            b.withUnsafeBufferPointer { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, a.count) == 0 }
+        }
+    }
+
     /// The UTF-8 bytes of two strings, compared as above.
     public static func equals(_ a: String, _ b: String) -> Bool {
         equals(a.utf8, b.utf8)

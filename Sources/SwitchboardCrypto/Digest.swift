@@ -24,6 +24,12 @@ public enum Digest {
         digest(sha1Algorithm, Array(data))
     }
 
+    /// The same for an array, without the generic path: called from another module the generic
+    /// one runs unspecialized (perf put it at a few µs per WeChat callback, S7).
+    public static func sha1(_ data: [UInt8]) -> [UInt8] {
+        digest(sha1Algorithm, data)
+    }
+
     public static func sha256(_ data: some Sequence<UInt8>) -> [UInt8] {
         digest(sha256Algorithm, Array(data))
     }
