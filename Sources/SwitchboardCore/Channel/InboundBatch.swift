@@ -55,4 +55,7 @@ public struct AnswerContext: Sendable {
         self.nowSeconds = nowSeconds
         self.randomBytes = randomBytes
     }
+
+    /// For a `fixed` answer, which reads neither.
+    public static let none = AnswerContext(nowSeconds: 0, randomBytes: [])
 }
