@@ -276,9 +276,14 @@ final class EventLoopServer {
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             // lws answers a close by echoing its payload, after rewriting some invalid codes to
             // 1002 but not all (5000 passed) and not a 1-byte payload (RFC 6455 §5.5.1, §7.4).
+            // A reason set with `lws_close_reason` is overwritten by that echo, and returning -1
+            // after it closed without a frame: the close frame is written here, then the socket closed.
             guard !CloseCode.isValidClosePayload(UnsafeRawBufferPointer(start: input, count: len)) else { return 0 }
-            var reason = Array("invalid close frame".utf8)
-            lws_close_reason(wsi, CloseCode.protocolError.lws, &reason, reason.count)
+            let pre = sb_lws_pre()
+            let code = CloseCode.protocolError.rawValue
+            var frame = [UInt8](repeating: 0, count: pre) + [UInt8(code >> 8), UInt8(code & 0xFF)] + Array("invalid close frame".utf8)
+            let length = frame.count - pre
+            _ = frame.withUnsafeMutableBufferPointer { lws_write(wsi, $0.baseAddress! + pre, length, Self.writeClose) }
             return -1
 
         case LWS_CALLBACK_RECEIVE:
@@ -344,6 +349,10 @@ extension EventLoopServer {
     static func writeRaw(_ wsi: OpaquePointer, _ r: HTTPResponse) {
         write(wsi, r, as: LWS_WRITE_HTTP)   // LWS_WRITE_RAW is a #define of this
     }
+
+    /// lws 4.1's `LWS_WRITE_CLOSE` (4): the header keeps its slot in `lws_write_protocol` but does
+    /// not name it ("handled by lws_close_reason()"); `lws_write` frames it as a close frame.
+    static let writeClose = lws_write_protocol(rawValue: 4)
 
     private static func write(_ wsi: OpaquePointer, _ r: HTTPResponse, as protocolKind: lws_write_protocol) {
         let reason: String

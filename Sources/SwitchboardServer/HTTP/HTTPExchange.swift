@@ -186,12 +186,13 @@ final class HTTPExchange: LoopConnection {
                 let token = lws_token_indexes(rawValue: raw)
                 guard lws_hdr_total_length(wsi, token) > 0 else { continue }
                 if forbidden(buf, lws_hdr_copy(wsi, buf.baseAddress, Int32(buf.count), token)) {
-                    return lws_token_to_string(token).map { String(cString: $0) } ?? "header \(raw)"
+                    let name = lws_token_to_string(token).map { String(cString: $0) } ?? "header \(raw)"
+                    return name.hasSuffix(":") ? String(name.dropLast()) : name
                 }
             }
             for (name, key) in customHeaderKeys where lws_hdr_custom_length(wsi, key, Int32(key.count - 1)) >= 0 {
                 if forbidden(buf, lws_hdr_custom_copy(wsi, buf.baseAddress, Int32(buf.count), key, Int32(key.count - 1))) {
-                    return name + ":"
+                    return name
                 }
             }
             return nil
