@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "SwitchboardRedisTests", dependencies: ["SwitchboardRedis", "SwitchboardCore", "CHiredis", "SwitchboardTestSupport"]),
         .testTarget(name: "SwitchboardLoopTests", dependencies: ["SwitchboardLoop", "CLibWebSockets"]),
         .testTarget(name: "ServerTests", dependencies: ["SwitchboardServer", "SwitchboardCore", "SwitchboardRedis", "SwitchboardLoop",
-                                                       "SwitchboardTestSupport"]),
+                                                       "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -145,10 +145,13 @@ public enum AgentCommand: Sendable, Equatable {
     }
 
     /// A Redis stream id (`<ms>` or `<ms>-<seq>`), which message ids are (`Message.id`).
-    static func isStreamId(_ text: String) -> Bool {
+    /// A Redis stream id, `ms` or `ms-seq`, each part a 64-bit unsigned integer: Redis refuses
+    /// anything larger (`99999999999999999999999-0`, `18446744073709551616-0`) with an error that
+    /// reached clients as a 500 (issue 9). The WebSocket `history` command and REST's `?before=`.
+    public static func isStreamId(_ text: String) -> Bool {
         let pieces = text.split(separator: "-", omittingEmptySubsequences: false)
         guard pieces.count <= 2 else { return false }
-        return pieces.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        return pieces.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } && UInt64($0) != nil }
     }
 
     /// A decoding failure as one short clause: the missing key or the bad value, not Foundation's

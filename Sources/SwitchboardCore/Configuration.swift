@@ -97,10 +97,15 @@ public struct Limits: Sendable, Equatable {
     /// Requests per second per IP on public endpoints (visitor WS, unsigned webhooks).
     public var publicRatePerIP: Double
     public var publicBurstPerIP: Double
+    /// Seconds an HTTP request may take to arrive, headers and body (`limits.request_timeout`, issue
+    /// 9): a request still incomplete by then is answered 408 or, before its headers are in, closed.
+    /// Whole seconds (lws' connection timeouts are), at least 1.
+    public var requestTimeout: Double
     public init(maxBodyBytes: Int = 1 << 20, maxWSMessageBytes: Int = 64 << 10, maxSendQueueBytes: Int = 4 << 20,
-                authTimeout: Double = 5, publicRatePerIP: Double = 20, publicBurstPerIP: Double = 40) {
+                authTimeout: Double = 5, publicRatePerIP: Double = 20, publicBurstPerIP: Double = 40, requestTimeout: Double = 10) {
         self.maxBodyBytes = maxBodyBytes; self.maxWSMessageBytes = maxWSMessageBytes; self.maxSendQueueBytes = maxSendQueueBytes
         self.authTimeout = authTimeout; self.publicRatePerIP = publicRatePerIP; self.publicBurstPerIP = publicBurstPerIP
+        self.requestTimeout = requestTimeout
     }
 }
 

@@ -151,13 +151,19 @@ public enum ConfigurationLoader {
         var limits = Limits()
         guard let map else { return limits }
         reader.checkKeys(map, allowed: ["max_body_bytes", "max_ws_message_bytes", "max_send_queue_bytes", "auth_timeout",
-                                        "public_rate_per_ip", "public_burst_per_ip"])
+                                        "public_rate_per_ip", "public_burst_per_ip", "request_timeout"])
         limits.maxBodyBytes = reader.size(map, "max_body_bytes", default: limits.maxBodyBytes)
         limits.maxWSMessageBytes = reader.size(map, "max_ws_message_bytes", default: limits.maxWSMessageBytes)
         limits.maxSendQueueBytes = reader.size(map, "max_send_queue_bytes", default: limits.maxSendQueueBytes)
         limits.authTimeout = reader.duration(map, "auth_timeout", default: limits.authTimeout)
         limits.publicRatePerIP = reader.number(map, "public_rate_per_ip", default: limits.publicRatePerIP, positive: true)
         limits.publicBurstPerIP = reader.number(map, "public_burst_per_ip", default: limits.publicBurstPerIP, positive: true)
+        limits.requestTimeout = reader.duration(map, "request_timeout", default: limits.requestTimeout)
+        // lws' connection timeouts count whole seconds.
+        if limits.requestTimeout < 1 || limits.requestTimeout != limits.requestTimeout.rounded(),
+           !reader.hasIssue(at: map.path("request_timeout")) {
+            reader.fail(map.path("request_timeout"), "must be a whole number of seconds, at least 1s")
+        }
         // A bucket smaller than one token never admits a request.
         if limits.publicBurstPerIP < 1, !reader.hasIssue(at: map.path("public_burst_per_ip")) {
             reader.fail(map.path("public_burst_per_ip"), "must be at least 1")

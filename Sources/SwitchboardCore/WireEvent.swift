@@ -40,11 +40,12 @@ public enum WireEvent {
 
     /// Refuses one command; the connection stays open. Used on both the agent and the visitor
     /// socket, whose error frames have the same shape.
-    public static func error(ref: WireRef? = nil, code: String, message: String) -> String {
+    public static func error(ref: WireRef? = nil, code: String, message: String, incident: String? = nil) -> String {
         var out = #"{"type":"error""#
         if let ref { out += #","ref":"# + ref.json }
-        out += #","code":"# + JSONString.quote(code) + #","message":"# + JSONString.quote(message) + "}"
-        return out
+        out += #","code":"# + JSONString.quote(code) + #","message":"# + JSONString.quote(message)
+        if let incident { out += #","incident":"# + JSONString.quote(incident) }
+        return out + "}"
     }
 
     /// The answer to `ping`, echoing its `ref` when it had one (agent and visitor sockets).

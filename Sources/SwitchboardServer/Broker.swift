@@ -56,7 +56,8 @@ public final class Broker {
         self.configuration = configuration
         self.logger = logger
         self.nodeId = configuration.node.id
-        self.loop = EventLoopServer(listen: configuration.listen, tls: configuration.tls)
+        self.loop = EventLoopServer(listen: configuration.listen, tls: configuration.tls,
+                                    requestTimeout: Int(configuration.limits.requestTimeout))
         self.library = try ScriptLibrary.bundled()
         self.metrics = BrokerMetrics()
         do {
@@ -139,7 +140,7 @@ public final class Broker {
         publicLimiter = RateLimiter(rate: configuration.limits.publicRatePerIP, burst: configuration.limits.publicBurstPerIP)
         webChat = WebChatService(tokens: visitorTokens, limiter: publicLimiter, sessions: sessions)
 
-        let responder = HTTPResponder(metrics: metrics)
+        let responder = HTTPResponder(metrics: metrics, logger: logger)
         http = HTTPRouter(responder: responder, defaultBodyLimit: configuration.limits.maxBodyBytes,
                           fallback: OpsEndpoint(nodeId: nodeId, readiness: readiness, redisConnected: { [weak self] in self?.redis?.isConnected ?? false },
                                                 metrics: metrics, sessions: sessions, assets: StaticAssets(), skills: configuration.skills,

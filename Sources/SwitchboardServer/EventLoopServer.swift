@@ -1,5 +1,6 @@
 import CLibWebSockets
 import SwitchboardCore
+import SwitchboardCrypto
 import SwitchboardLoop
 import SwitchboardRedis
 
@@ -29,6 +30,9 @@ protocol EventLoopDelegate: AnyObject {
 final class EventLoopServer {
     let listen: ListenAddress
     let tls: TLSSettings?
+    /// `limits.request_timeout` in whole seconds: how long a request's headers may take to arrive
+    /// (lws' header-table idle timeout), and then its body (`HTTPExchange`'s deadline).
+    let requestTimeout: Int
     private(set) var context: OpaquePointer?
     private(set) var vhost: OpaquePointer?
     weak var delegate: EventLoopDelegate?
@@ -40,9 +44,10 @@ final class EventLoopServer {
     static let agentProtocol = "switchboard.agent.v1"
     static let visitorProtocol = "switchboard.visitor.v1"
 
-    init(listen: ListenAddress, tls: TLSSettings?) {
+    init(listen: ListenAddress, tls: TLSSettings?, requestTimeout: Int = 10) {
         self.listen = listen
         self.tls = tls
+        self.requestTimeout = max(1, requestTimeout)
     }
 
     deinit {
@@ -97,6 +102,9 @@ final class EventLoopServer {
         info.count_threads = 1
         info.timeout_secs = 20
         info.keepalive_timeout = 30
+        // From a request's first byte to its blank line (lws holds a header table meanwhile; the
+        // default was 10 s whatever the configuration, issue 9). The body has its own deadline.
+        info.timeout_secs_ah_idle = UInt32(requestTimeout)
         let iface = strdup(listen.host)
         defer { free(iface) }
         if listen.host != "0.0.0.0" && listen.host != "*" && !listen.host.isEmpty {
@@ -172,6 +180,22 @@ final class EventLoopServer {
 
     fileprivate func callback(_ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
         switch reason {
+        case LWS_CALLBACK_RAW_ADOPT:
+            // Only `CONNECT` gets here: lws turns its connection into a raw socket bound to
+            // protocols[0] (the Redis sockets have their own callback) and left it open with no
+            // timeout at all (issue 9). Answer 501 and close.
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, Int32(requestTimeout))
+            lws_callback_on_writable(wsi)
+            return 0
+
+        case LWS_CALLBACK_RAW_WRITEABLE:
+            Self.writeRaw(wsi, HTTPResponse(status: 501, contentType: "application/json; charset=utf-8",
+                                            body: Array(JSONText.errorBody(code: "not_implemented", message: "CONNECT is not supported").utf8)))
+            return -1
+
+        case LWS_CALLBACK_RAW_RX:
+            return 0   // a tunnel's bytes: ignored, the answer is on its way
+
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
             delegate?.loopWoke()
             return 0
@@ -182,10 +206,24 @@ final class EventLoopServer {
             let bodyLimit = delegate?.bodyLimit(method: method, path: path) ?? 0
             let exchange = HTTPExchange(wsi: wsi, method: method, path: path, bodyLimit: bodyLimit)
             exchange.attach(to: wsi)
+            if let header = HTTPExchange.headerWithForbiddenByte(wsi) {
+                // RFC 9110 §5.5; the body, if any, is never read: answer and close.
+                exchange.respondError(status: 400, code: "bad_request", message: "the value of \(header) holds a NUL, CR or LF byte", close: true)
+                return 0
+            }
+            if let length = exchange.headers["content-length"], exchange.declaredLength == nil || exchange.declaredLength! < 0 {
+                // lws waited for a body of -1 or 2^64 bytes until its own timeout (issue 9).
+                exchange.respondError(status: 400, code: "bad_request", message: "Content-Length must be a number of bytes, found '\(length.prefix(32))'", close: true)
+                return 0
+            }
             if method == "POST" || method == "PUT" || method == "PATCH" {
                 if let declared = exchange.declaredLength, declared > bodyLimit {
                     exchange.respondError(status: 413, code: "too_large", message: "request body of \(declared) bytes exceeds the limit of \(bodyLimit) bytes", close: true)
+                    return 0
                 }
+                // lws renews its own body timeout on every chunk: a body sent a byte at a time
+                // never ended it. The whole body gets `requestTimeout`, then 408 (issue 9).
+                if let context { exchange.startBodyDeadline(context: context, seconds: requestTimeout) }
                 return 0   // wait for the body
             }
             delegate?.handle(exchange)
@@ -201,6 +239,7 @@ final class EventLoopServer {
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded else { return 0 }
+            exchange.bodyArrived()
             delegate?.handle(exchange)
             return 0
 
@@ -213,6 +252,10 @@ final class EventLoopServer {
             return 0
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+            if let refusal = Self.handshakeRefusal(wsi) {
+                Self.writeRefusal(wsi, refusal)
+                return 1
+            }
             let path = HTTPExchange.copyHeader(wsi, WSI_TOKEN_GET_URI) ?? ""
             guard let delegate else { return 1 }
             guard let refusal = delegate.refusalOfWebSocket(path: path, remoteAddress: LoopConnection.peerAddress(wsi)) else {
@@ -229,6 +272,19 @@ final class EventLoopServer {
             guard let session = delegate?.openWebSocket(wsi: wsi, path: path) else { return -1 }
             session.attach(to: wsi)
             return 0
+
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            // lws answers a close by echoing its payload, after rewriting some invalid codes to
+            // 1002 but not all (5000 passed) and not a 1-byte payload (RFC 6455 §5.5.1, §7.4).
+            // A reason set with `lws_close_reason` is overwritten by that echo, and returning -1
+            // after it closed without a frame: the close frame is written here, then the socket closed.
+            guard !CloseCode.isValidClosePayload(UnsafeRawBufferPointer(start: input, count: len)) else { return 0 }
+            let pre = sb_lws_pre()
+            let code = CloseCode.protocolError.rawValue
+            var frame = [UInt8](repeating: 0, count: pre) + [UInt8(code >> 8), UInt8(code & 0xFF)] + Array("invalid close frame".utf8)
+            let length = frame.count - pre
+            _ = frame.withUnsafeMutableBufferPointer { lws_write(wsi, $0.baseAddress! + pre, length, Self.writeClose) }
+            return -1
 
         case LWS_CALLBACK_RECEIVE:
             guard let session = LoopConnection.attached(to: wsi) as? WebSocketSession else { return -1 }
@@ -256,13 +312,55 @@ final class EventLoopServer {
 }
 
 extension EventLoopServer {
+    /// What RFC 6455 §4.2.1 requires of an opening handshake that lws 4.1 does not check: version
+    /// 13 (else 426 with the version the server speaks, §4.4; missing: 400) and a key that is 16
+    /// bytes in base64 (else 400); and header values without NUL, CR or LF (RFC 9110 §5.5). lws
+    /// accepted version 8, no version, and a 3-character key (issue 9). nil: go on.
+    static func handshakeRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
+        func refusal(_ status: Int, _ message: String, _ headers: [(String, String)] = []) -> HTTPResponse {
+            HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
+                         body: Array(JSONText.errorBody(code: status == 426 ? "upgrade_required" : "bad_request", message: message).utf8),
+                         headers: headers)
+        }
+        if let header = HTTPExchange.headerWithForbiddenByte(wsi) {
+            return refusal(400, "the value of \(header) holds a NUL, CR or LF byte")
+        }
+        guard let version = HTTPExchange.copyHeader(wsi, WSI_TOKEN_VERSION) else {
+            return refusal(400, "Sec-WebSocket-Version is missing", [("sec-websocket-version", "13")])
+        }
+        guard version == "13" else {
+            return refusal(426, "Sec-WebSocket-Version must be 13", [("sec-websocket-version", "13")])
+        }
+        guard let key = HTTPExchange.copyHeader(wsi, WSI_TOKEN_KEY),
+              Base64.decode(key)?.count == 16 else {
+            return refusal(400, "Sec-WebSocket-Key must be 16 bytes in base64")
+        }
+        return nil
+    }
+
     /// An HTTP/1.1 response written as is. `lws_return_http_status` answers an upgrade request
     /// with an `HTTP/1.0` status line and no headers: strict WebSocket clients (python
     /// `websockets`) reject that as an invalid response, and there is no room for Retry-After.
     static func writeRefusal(_ wsi: OpaquePointer, _ r: HTTPResponse) {
+        write(wsi, r, as: LWS_WRITE_HTTP_HEADERS)
+    }
+
+    /// The same response on a connection lws has turned into a raw socket (`CONNECT`).
+    static func writeRaw(_ wsi: OpaquePointer, _ r: HTTPResponse) {
+        write(wsi, r, as: LWS_WRITE_HTTP)   // LWS_WRITE_RAW is a #define of this
+    }
+
+    /// lws 4.1's `LWS_WRITE_CLOSE` (4): the header keeps its slot in `lws_write_protocol` but does
+    /// not name it ("handled by lws_close_reason()"); `lws_write` frames it as a close frame.
+    static let writeClose = lws_write_protocol(rawValue: 4)
+
+    private static func write(_ wsi: OpaquePointer, _ r: HTTPResponse, as protocolKind: lws_write_protocol) {
         let reason: String
         switch r.status {
+        case 400: reason = "Bad Request"
         case 404: reason = "Not Found"
+        case 426: reason = "Upgrade Required"
+        case 501: reason = "Not Implemented"
         case 429: reason = "Too Many Requests"
         case 503: reason = "Service Unavailable"
         default: reason = "Refused"
@@ -277,7 +375,7 @@ extension EventLoopServer {
         out.append(contentsOf: r.body)
         let length = out.count - pre
         _ = out.withUnsafeMutableBufferPointer { buf in
-            lws_write(wsi, buf.baseAddress! + pre, length, LWS_WRITE_HTTP_HEADERS)
+            lws_write(wsi, buf.baseAddress! + pre, length, protocolKind)
         }
     }
 }

@@ -1,5 +1,7 @@
 import XCTest
+import Logging
 import SwitchboardCore
+import SwitchboardRedis
 @testable import SwitchboardServer
 
 final class ServerUnitTests: XCTestCase {
@@ -72,5 +74,59 @@ final class ServerUnitTests: XCTestCase {
         let parsed = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: [String: String]]
         XCTAssertEqual(parsed?["error"]?["code"], "bad_request")
         XCTAssertEqual(parsed?["error"]?["message"], "field \"text\" missing\n")
+    }
+
+    /// Issue 9: a Redis or uncoded script error never reaches a client; the incident id it gets is
+    /// the one of the log line with the detail. Coded errors pass through unchanged.
+    func testInternalStoreErrorsReachClientsOnlyByIncident() throws {
+        let lines = LogCapture()
+        let logger = Logger(label: "test") { _ in lines }
+        let raw = "ERR Invalid stream ID specified as stream command argument script: 9f2c, on @user_script:12."
+        let e = ClientFacingError(StoreError(.server(raw)), logger: logger, during: "GET /v1/x")
+        XCTAssertEqual(e.status, 500)
+        XCTAssertEqual(e.code, "internal")
+        XCTAssertFalse(e.message.contains("stream") || e.message.contains("script"), e.message)
+        let incident = try XCTUnwrap(e.incident)
+        XCTAssertEqual(incident.count, 12)
+        XCTAssertEqual(lines.entries.count, 1)
+        XCTAssertEqual(lines.entries.first?.metadata["incident"], "\(incident)")
+        XCTAssertEqual(lines.entries.first?.metadata["detail"], "\(raw)")
+        let body = JSONText.errorBody(code: e.code, message: e.message, incident: e.incident)
+        XCTAssertFalse(body.contains("user_script"), body)
+        XCTAssertTrue(body.contains("\"incident\":\"\(incident)\""), body)
+        XCTAssertFalse(WireEvent.error(code: e.code, message: e.message, incident: e.incident).contains("ERR"))
+
+        let coded = ClientFacingError(StoreError(.server("ERR forbidden not yours script: 1, on @user_script:3.")), logger: logger, during: "x")
+        XCTAssertEqual([coded.status, coded.incident == nil ? 0 : 1], [403, 0])
+        XCTAssertEqual(coded.message, "not yours")
+        XCTAssertEqual(lines.entries.count, 1)
+    }
+
+    func testClosePayloadsRFC6455AllowsAndRefuses() {
+        func valid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { CloseCode.isValidClosePayload($0) } }
+        XCTAssertTrue(valid([]))
+        XCTAssertTrue(valid([0x03, 0xE8]))                       // 1000
+        XCTAssertTrue(valid([0x0F, 0xA0] + Array("bye".utf8)))   // 4000
+        XCTAssertFalse(valid([0x03]))                            // one byte
+        XCTAssertFalse(valid([0x13, 0x88]))                      // 5000
+        XCTAssertFalse(valid([0x03, 0xED]))                      // 1005 may not be sent
+        XCTAssertFalse(valid([0x03, 0xE8, 0xFF]))                // reason not UTF-8
+        XCTAssertEqual(CloseCode.protocolError.rawValue, 1002)
+    }
+}
+
+/// Log lines kept for a test.
+final class LogCapture: LogHandler, @unchecked Sendable {
+    struct Entry { let message: String; let metadata: Logger.Metadata }
+    private(set) var entries: [Entry] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        entries.append(Entry(message: "\(message)", metadata: metadata ?? [:]))
     }
 }

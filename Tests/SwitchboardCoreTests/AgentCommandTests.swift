@@ -126,6 +126,12 @@ final class AgentCommandTests: XCTestCase {
         assertError(#"{"type":"history","conversationId":"c","limit":201}"#, .badRequest, "field 'limit' must be between 1 and 200, found 201")
         assertError(#"{"type":"history","conversationId":"c","before":"yesterday"}"#, .badRequest,
                     "field 'before' must be a message id such as 1700000000000-0, found 'yesterday'")
+        // Each part of a stream id is a UInt64: past it Redis answered with an error (issue 9).
+        assertError(#"{"type":"history","conversationId":"c","before":"18446744073709551616-0"}"#, .badRequest,
+                    "field 'before' must be a message id such as 1700000000000-0, found '18446744073709551616-0'")
+        XCTAssertTrue(AgentCommand.isStreamId("18446744073709551615-18446744073709551615"))
+        XCTAssertFalse(AgentCommand.isStreamId("1-18446744073709551616"))
+        XCTAssertFalse(AgentCommand.isStreamId("+1-0"))
     }
 
     func testMessageSendRules() {

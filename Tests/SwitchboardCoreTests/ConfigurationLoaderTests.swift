@@ -15,7 +15,7 @@ final class ConfigurationLoaderTests: XCTestCase {
     node: { id: "node-1", heartbeat_interval: 2s, heartbeat_ttl: 10s }
     redis: { url: redis://10.0.0.5:6379/2, prefix: "hotline:", appendfsync: everysec }
     tls: { cert: /etc/sb/cert.pem, key: /etc/sb/key.pem }
-    limits: { max_body_bytes: 2MiB, max_ws_message_bytes: 32KiB, max_send_queue_bytes: 512KB, auth_timeout: 3s, public_rate_per_ip: 5, public_burst_per_ip: 10.5 }
+    limits: { max_body_bytes: 2MiB, max_ws_message_bytes: 32KiB, max_send_queue_bytes: 512KB, auth_timeout: 3s, public_rate_per_ip: 5, public_burst_per_ip: 10.5, request_timeout: 2s }
     routing: { offer_timeout: 15s, offer_missed_limit: 3, reconnect_grace: 1m, wrapup_seconds: 0, strategy: least_busy, sweep_interval: 100ms, aging_seconds_per_priority: 2m, reoffer_after: 45s }
     skills: [general, complaints, 投诉]
     agents:
@@ -43,7 +43,7 @@ final class ConfigurationLoaderTests: XCTestCase {
         XCTAssertEqual(c.redis, RedisSettings(url: "redis://10.0.0.5:6379/2", prefix: "hotline:", appendfsync: "everysec"))
         XCTAssertEqual(c.tls, TLSSettings(cert: "/etc/sb/cert.pem", key: "/etc/sb/key.pem"))
         XCTAssertEqual(c.limits, Limits(maxBodyBytes: 2 << 20, maxWSMessageBytes: 32 << 10, maxSendQueueBytes: 512_000,
-                                        authTimeout: 3, publicRatePerIP: 5, publicBurstPerIP: 10.5))
+                                        authTimeout: 3, publicRatePerIP: 5, publicBurstPerIP: 10.5, requestTimeout: 2))
         XCTAssertEqual(c.routing, RoutingSettings(offerTimeout: 15, offerMissedLimit: 3, reconnectGrace: 60, wrapupSeconds: 0,
                                                   strategy: .leastBusy, sweepInterval: 0.1, agingSecondsPerPriority: 120,
                                                   reofferAfter: 45))
@@ -276,7 +276,7 @@ final class ConfigurationLoaderTests: XCTestCase {
     func testRoutingLimitsAndTimeouts() {
         let yaml = """
         routing: { offer_missed_limit: 0, offer_timeout: 0s, sweep_interval: -1s, strategy: round_robin, reconnect_grace: 0, reoffer_after: 0s }
-        limits: { auth_timeout: 0, max_body_bytes: 0, max_ws_message_bytes: 1.5MiB, public_rate_per_ip: 0 }
+        limits: { auth_timeout: 0, max_body_bytes: 0, max_ws_message_bytes: 1.5MiB, public_rate_per_ip: 0, request_timeout: 500ms }
         outbox: { request_timeout: 0ms, max_attempts: 0 }
         node: { heartbeat_interval: 0s }
         """
@@ -286,6 +286,7 @@ final class ConfigurationLoaderTests: XCTestCase {
             .init(path: "limits.max_ws_message_bytes", reason: "invalid size '1.5MiB' (expected e.g. 512KB, 64KiB, 1MiB or a number of bytes)"),
             .init(path: "limits.auth_timeout", reason: "must be greater than zero"),
             .init(path: "limits.public_rate_per_ip", reason: "must be greater than zero"),
+            .init(path: "limits.request_timeout", reason: "must be a whole number of seconds, at least 1s"),
             .init(path: "routing.offer_timeout", reason: "must be greater than zero"),
             .init(path: "routing.offer_missed_limit", reason: "must be at least 1, found 0"),
             .init(path: "routing.strategy", reason: "must be one of longest_idle|least_busy, found 'round_robin'"),

@@ -1,3 +1,4 @@
+import Logging
 import SwitchboardCore
 import SwitchboardRedis
 
@@ -17,6 +18,8 @@ protocol HTTPEndpoint: AnyObject {
 /// JSON `{"error":{"code","message"}}` with the status DESIGN §9 names. Loop thread only.
 struct HTTPResponder {
     let metrics: BrokerMetrics
+    /// Where internal errors are logged, under the incident id the client gets.
+    let logger: Logger
 
     func reply(_ exchange: HTTPExchange, _ response: HTTPResponse) {
         metrics.httpResponse(status: response.status)
@@ -29,10 +32,13 @@ struct HTTPResponder {
     }
 
     /// A store failure as an HTTP error; Redis being down is 503 with Retry-After so providers
-    /// retry (DESIGN §9: nothing unstored is ever acknowledged).
+    /// retry (DESIGN §9: nothing unstored is ever acknowledged). An internal error's text stays in
+    /// the log: the client gets a generic 500 with its incident id (`ClientFacingError`).
     func fail(_ exchange: HTTPExchange, _ error: StoreError) {
-        let headers: [(String, String)] = error.httpStatus == 503 ? [("retry-after", "1")] : []
-        fail(exchange, error.httpStatus, error.code, error.message, headers: headers)
+        let e = ClientFacingError(error, logger: logger, during: "\(exchange.method) \(exchange.path)")
+        let headers: [(String, String)] = e.status == 503 ? [("retry-after", "1")] : []
+        metrics.httpResponse(status: e.status)
+        exchange.respondError(status: e.status, code: e.code, message: e.message, incident: e.incident, headers: headers)
     }
 
     /// 503 while Redis is not ready: a provider retries, nothing is acknowledged.

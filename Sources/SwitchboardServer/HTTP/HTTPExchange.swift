@@ -1,5 +1,6 @@
 import CLibWebSockets
 import SwitchboardCore
+import SwitchboardLoop
 
 /// One HTTP request/response on a (keep-alive) connection: headers, a size-limited body and the
 /// response that is written once the handler has it (DESIGN §5, "HTTP requests").
@@ -19,6 +20,8 @@ final class HTTPExchange: LoopConnection {
     private var response: HTTPResponse?
     private var closeAfterResponse = false
     private(set) var responded = false
+    /// Armed while a body is awaited (`startBodyDeadline`); answers 408 when it fires.
+    private var bodyDeadline: LoopTimer?
 
     /// Headers lws does not parse into tokens that Switchboard reads (provider signatures).
     static let customHeaders = ["x-twilio-signature", "x-signature", "x-request-id"]
@@ -51,18 +54,35 @@ final class HTTPExchange: LoopConnection {
         HTTPRequest(method: method, subpath: subpath, query: query, headers: headers, body: body, remoteAddress: remoteAddress)
     }
 
+    /// Answers 408 and closes unless the whole body has arrived within `seconds` (`bodyArrived`).
+    func startBodyDeadline(context: OpaquePointer, seconds: Int) {
+        let timer = LoopTimer(context: context)
+        bodyDeadline = timer
+        timer.schedule(after: Double(seconds)) { [weak self] in
+            self?.respondError(status: 408, code: "request_timeout", message: "the request body did not arrive within \(seconds) s", close: true)
+        }
+    }
+
+    func bodyArrived() {
+        bodyDeadline?.cancel()
+        bodyDeadline = nil
+    }
+
     /// Queues the response; it is written from the next `HTTP_WRITEABLE`. A second call is ignored.
     func respond(_ r: HTTPResponse, close: Bool = false) {
         guard !responded else { return }
+        bodyArrived()
         responded = true
         response = r
         closeAfterResponse = close
         if let wsi { lws_callback_on_writable(wsi) }
     }
 
-    func respondError(status: Int, code: String, message: String, headers: [(String, String)] = [], close: Bool = false) {
+    func respondError(status: Int, code: String, message: String, incident: String? = nil, headers: [(String, String)] = [],
+                      close: Bool = false) {
         respond(HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
-                             body: Array(JSONText.errorBody(code: code, message: message).utf8), headers: headers), close: close)
+                             body: Array(JSONText.errorBody(code: code, message: message, incident: incident).utf8), headers: headers),
+                close: close)
     }
 
     /// Writes headers and body; returns -1 to close the connection (lws convention).
@@ -140,6 +160,43 @@ final class HTTPExchange: LoopConnection {
             if let value { out[name] = value }
         }
         return out
+    }
+
+    /// The tokens that are the request line, not header values (method URIs, arguments, version).
+    private static let requestLineTokens: Set<UInt32> = Set([
+        WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI, WSI_TOKEN_PATCH_URI,
+        WSI_TOKEN_DELETE_URI, WSI_TOKEN_HEAD_URI, WSI_TOKEN_CONNECT, WSI_TOKEN_HTTP_URI_ARGS, WSI_TOKEN_HTTP,
+        WSI_TOKEN_HTTP1_0, WSI_TOKEN_HTTP_COLON_PATH, WSI_TOKEN_HTTP_COLON_METHOD,
+    ].map(\.rawValue))
+
+    /// The first header whose value holds a NUL, CR or LF, which RFC 9110 §5.5 forbids in a field
+    /// value; nil if none. lws keeps the value's bytes as they came and `String(cString:)` cut a
+    /// value at its NUL, so `Content-Type: application/x-www-form-urlencoded\0x` passed as a form
+    /// (issue 9). Every header lws parses into a token is checked (the client-side tokens from
+    /// `_WSI_TOKEN_CLIENT_SENT_PROTOCOLS` on are never a request's), and the custom ones Switchboard
+    /// reads; lws 4.1 cannot enumerate other unknown headers, and nothing reads them.
+    static func headerWithForbiddenByte(_ wsi: OpaquePointer) -> String? {
+        func forbidden(_ buf: UnsafeMutableBufferPointer<CChar>, _ count: Int32) -> Bool {
+            // A value longer than the header space cannot be copied: it cannot be valid either.
+            guard count >= 0 else { return true }
+            return UnsafeRawBufferPointer(start: buf.baseAddress, count: Int(count)).contains { $0 == 0 || $0 == 0x0A || $0 == 0x0D }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4097) { buf -> String? in
+            for raw in 0..<_WSI_TOKEN_CLIENT_SENT_PROTOCOLS.rawValue where !requestLineTokens.contains(raw) {
+                let token = lws_token_indexes(rawValue: raw)
+                guard lws_hdr_total_length(wsi, token) > 0 else { continue }
+                if forbidden(buf, lws_hdr_copy(wsi, buf.baseAddress, Int32(buf.count), token)) {
+                    let name = lws_token_to_string(token).map { String(cString: $0) } ?? "header \(raw)"
+                    return name.hasSuffix(":") ? String(name.dropLast()) : name
+                }
+            }
+            for (name, key) in customHeaderKeys where lws_hdr_custom_length(wsi, key, Int32(key.count - 1)) >= 0 {
+                if forbidden(buf, lws_hdr_custom_copy(wsi, buf.baseAddress, Int32(buf.count), key, Int32(key.count - 1))) {
+                    return name
+                }
+            }
+            return nil
+        }
     }
 
     /// One header lws parsed into a token, copied through a stack buffer (headers are read for

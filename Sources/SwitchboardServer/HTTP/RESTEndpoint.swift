@@ -58,8 +58,21 @@ final class RESTEndpoint: HTTPEndpoint {
             } catch {
                 return responder.fail(exchange, 400, "bad_request", error.message)
             }
-            let limit = min(200, max(1, Int(limitText ?? "") ?? 50))
-            store.history(conversationId: segments[2], before: before, limit: limit) { result in
+            // The rules of the WebSocket `history` command: a malformed value is 400, never the
+            // default and never passed on to Redis (issue 9).
+            if let before, !before.isEmpty, !AgentCommand.isStreamId(before) {
+                return responder.fail(exchange, 400, "bad_request",
+                                      "query parameter 'before' must be a message id such as 1700000000000-0, found '\(before.prefix(64))'")
+            }
+            var limit = AgentCommand.defaultHistoryLimit
+            if let limitText, !limitText.isEmpty {
+                guard let n = Int64(limitText), AgentCommand.historyLimits.contains(n) else {
+                    return responder.fail(exchange, 400, "bad_request", "query parameter 'limit' must be a whole number between "
+                                          + "\(AgentCommand.historyLimits.lowerBound) and \(AgentCommand.historyLimits.upperBound), found '\(limitText.prefix(64))'")
+                }
+                limit = Int(n)
+            }
+            store.history(conversationId: segments[2], before: before?.isEmpty == false ? before : nil, limit: limit) { result in
                 switch result {
                 case .success(let messages):
                     responder.reply(exchange, HTTPResponse(text: "{\"conversationId\":\(JSONString.quote(segments[2])),\"messages\":\(JSONText.array(messages))}"))

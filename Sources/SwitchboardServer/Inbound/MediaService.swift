@@ -50,12 +50,18 @@ final class MediaService {
         }
     }
 
+    /// A store failure for the media endpoint; an internal one by its incident id only (issue 9).
+    private func mediaError(_ e: StoreError, channelId: String, mediaId: String) -> MediaError {
+        let c = ClientFacingError(e, logger: logger, during: "media \(channelId)/\(mediaId)")
+        return MediaError(status: c.status, message: c.incident.map { "internal error (incident \($0))" } ?? c.message)
+    }
+
     /// The media with its bytes, fetching them first when they are not kept yet.
     func load(channelId: String, mediaId: String, completion: @escaping (Result<StoredMedia, MediaError>) -> Void) {
         store.media(channelId: channelId, mediaId: mediaId) { [weak self] result in
             guard let self else { return }
             switch result {
-            case .failure(let e): completion(.failure(MediaError(status: e.httpStatus, message: e.message)))
+            case .failure(let e): completion(.failure(self.mediaError(e, channelId: channelId, mediaId: mediaId)))
             case .success(nil): completion(.failure(MediaError(status: 404, message: "no such media")))
             case .success(let media?) where media.bytes != nil: completion(.success(media))
             case .success(let media?): self.fetch(channelId: channelId, mediaId: mediaId, conversationId: media.conversationId, completion: completion)
@@ -81,7 +87,7 @@ final class MediaService {
                 case .failure(let e): finish(.failure(e))
                 case .success(let (bytes, mime, name)):
                     self.store.storeMedia(channelId: channelId, mediaId: mediaId, mime: mime, name: name, bytes: bytes) { stored in
-                        if case .failure(let e) = stored { return finish(.failure(MediaError(status: e.httpStatus, message: e.message))) }
+                        if case .failure(let e) = stored { return finish(.failure(self.mediaError(e, channelId: channelId, mediaId: mediaId))) }
                         finish(.success(StoredMedia(conversationId: conversationId, mime: mime, name: name, bytes: bytes)))
                     }
                 }

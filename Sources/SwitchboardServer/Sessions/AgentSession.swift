@@ -154,7 +154,7 @@ final class AgentSession: WebSocketSession {
     private func answer(_ ref: WireRef?, _ result: Result<KeyValuePairs<String, JSONFragment>, StoreError>) {
         switch result {
         case .success(let fields): enqueue(WireEvent.ack(ref: ref, fields))
-        case .failure(let e): enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+        case .failure(let e): enqueue(broker.errorFrame(ref: ref, e, during: "agent command"))
         }
     }
 
@@ -201,7 +201,7 @@ final class AgentSession: WebSocketSession {
             guard let self, self.wsi != nil else { return }
             switch result {
             case .failure(let e):
-                self.enqueue(WireEvent.error(ref: ref, code: e.code, message: "cannot sign in: \(e.message)"))
+                self.enqueue(self.broker.errorFrame(ref: ref, e, prefix: "cannot sign in: ", during: "agent sign-in"))
                 self.close(code: .goingAway, reason: "try again")
             case .success(let snapshot):
                 for offer in snapshot.offersJSON { self.noteOffer(Array(("{\"type\":\"offer\"," + offer.dropFirst()).utf8)) }
@@ -228,7 +228,7 @@ final class AgentSession: WebSocketSession {
             guard let self, self.wsi != nil else { return }
             switch result {
             case .failure(let e):
-                self.enqueue(WireEvent.error(ref: nil, code: e.code, message: "resume failed: \(e.message)"))
+                self.enqueue(self.broker.errorFrame(ref: nil, e, prefix: "resume failed: ", during: "agent resume"))
                 self.close(code: .goingAway, reason: "resume failed")
             case .success(let events):
                 var last = after

@@ -1,3 +1,4 @@
+import Logging
 import SwitchboardCore
 import SwitchboardRedis
 import WebChatChannel
@@ -10,6 +11,7 @@ protocol SessionHost: AnyObject {
     var store: Store! { get }
     var router: Router! { get }
     var sessions: SessionRegistry { get }
+    var logger: Logger { get }
     /// Milliseconds since the epoch: the clock every script call is given (DESIGN §7).
     func now() -> Int64
 }
@@ -30,4 +32,13 @@ protocol VisitorSessionHost: SessionHost {
     /// Stores the visitor's message like a webhook's (`IngestPipeline`).
     func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
                 completion: @escaping (Result<IngestOutcome, StoreError>) -> Void)
+}
+
+extension SessionHost {
+    /// A store failure as a WebSocket `error` frame: an internal error's text goes to the log, the
+    /// client gets a generic message with the incident id (`ClientFacingError`, issue 9).
+    func errorFrame(ref: WireRef?, _ error: StoreError, prefix: String = "", during context: @autoclosure () -> String) -> String {
+        let e = ClientFacingError(error, logger: logger, during: context())
+        return WireEvent.error(ref: ref, code: e.code, message: prefix + e.message, incident: e.incident)
+    }
 }

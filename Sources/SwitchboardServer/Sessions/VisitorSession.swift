@@ -72,7 +72,7 @@ final class VisitorSession: WebSocketSession {
                 guard let self else { return }
                 switch result {
                 case .failure(let e):
-                    self.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                    self.enqueue(self.broker.errorFrame(ref: ref, e, during: "visitor message"))
                 case .success(let outcome):
                     self.bind(outcome.conversationId)
                     self.enqueue(WireEvent.ack(ref: ref, ["messageId": .string(outcome.messageId),
@@ -92,9 +92,10 @@ final class VisitorSession: WebSocketSession {
             // (DESIGN §16).
             broker.store.rateConversation(identity: Identity(kind: .webchat, address: visitorId), channelId: channel.id,
                                           conversationId: rated, rating: rating, comment: comment, now: now) { [weak self] r in
+                guard let self else { return }
                 switch r {
-                case .success(let id): self?.enqueue(WireEvent.ack(ref: ref, ["conversationId": .string(id)]))
-                case .failure(let e): self?.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                case .success(let id): self.enqueue(WireEvent.ack(ref: ref, ["conversationId": .string(id)]))
+                case .failure(let e): self.enqueue(self.broker.errorFrame(ref: ref, e, during: "visitor rating"))
                 }
             }
         }
@@ -133,7 +134,7 @@ final class VisitorSession: WebSocketSession {
             guard let self, self.wsi != nil else { return }
             switch result {
             case .failure(let e):
-                self.enqueue(WireEvent.error(ref: ref, code: e.code, message: e.message))
+                self.enqueue(self.broker.errorFrame(ref: ref, e, during: "visitor hello"))
                 self.visitorId = nil
             case .success(nil):
                 self.enqueue(WireEvent.ready(visitorToken: issued, conversationId: nil, history: []))
