@@ -125,8 +125,7 @@ final class LogCapture: LogHandler, @unchecked Sendable {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        entries.append(Entry(message: "\(message)", metadata: metadata ?? [:]))
+    func log(event: LogEvent) {
+        entries.append(Entry(message: "\(event.message)", metadata: event.metadata ?? [:]))
     }
 }
