@@ -169,6 +169,10 @@ final class HTTPExchange: LoopConnection {
         WSI_TOKEN_HTTP1_0, WSI_TOKEN_HTTP_COLON_PATH, WSI_TOKEN_HTTP_COLON_METHOD,
     ].map(\.rawValue))
 
+    /// The header tokens to check, worked out once.
+    private static let checkedTokens: [lws_token_indexes] = (0..<_WSI_TOKEN_CLIENT_SENT_PROTOCOLS.rawValue)
+        .filter { !requestLineTokens.contains($0) }.map { lws_token_indexes(rawValue: $0) }
+
     /// The first header whose value holds a NUL, CR or LF, which RFC 9110 §5.5 forbids in a field
     /// value; nil if none. lws keeps the value's bytes as they came and `String(cString:)` cut a
     /// value at its NUL, so `Content-Type: application/x-www-form-urlencoded\0x` passed as a form
@@ -179,14 +183,17 @@ final class HTTPExchange: LoopConnection {
         func forbidden(_ buf: UnsafeMutableBufferPointer<CChar>, _ count: Int32) -> Bool {
             // A value longer than the header space cannot be copied: it cannot be valid either.
             guard count >= 0 else { return true }
-            return UnsafeRawBufferPointer(start: buf.baseAddress, count: Int(count)).contains { $0 == 0 || $0 == 0x0A || $0 == 0x0D }
+            // libc's scans: a generic `contains` over the bytes cost ~12k instructions a request
+            // (callgrind, S1), more than the Twilio signature check.
+            let n = Int(count)
+            guard let base = buf.baseAddress else { return false }
+            return strnlen(base, n) != n || memchr(base, 0x0A, n) != nil || memchr(base, 0x0D, n) != nil
         }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4097) { buf -> String? in
-            for raw in 0..<_WSI_TOKEN_CLIENT_SENT_PROTOCOLS.rawValue where !requestLineTokens.contains(raw) {
-                let token = lws_token_indexes(rawValue: raw)
+            for token in checkedTokens {
                 guard lws_hdr_total_length(wsi, token) > 0 else { continue }
                 if forbidden(buf, lws_hdr_copy(wsi, buf.baseAddress, Int32(buf.count), token)) {
-                    let name = lws_token_to_string(token).map { String(cString: $0) } ?? "header \(raw)"
+                    let name = lws_token_to_string(token).map { String(cString: $0) } ?? "header \(token.rawValue)"
                     return name.hasSuffix(":") ? String(name.dropLast()) : name
                 }
             }
