@@ -19,7 +19,7 @@ for name in "${names[@]}"; do
     mkdir -p "$corpus" "$artifacts" .build-fuzz/logs
     seeds=$(sed -n 's|^// fuzz-seeds: *||p' "Tests/Fuzz/Targets/$name.swift")
     for pattern in $seeds; do
-        for f in $pattern; do [ -f "$f" ] && cp -n "$f" "$corpus/" ; done
+        for f in $pattern; do [ -f "$f" ] && [ ! -e "$corpus/$(basename "$f")" ] && cp "$f" "$corpus/"; done
     done
     # ASan's leak check off: the targets keep adapters in statics, and libFuzzer's -detect_leaks
     # reports at exit; everything else (heap overflows, use after free) stays on.
