@@ -16,8 +16,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/switchboard
 # The fake WeChat/WeCom API the demo's wx-main and wx-kf channels call (config/demo.yaml api_base).
 FAKE_WECHAT_PORT := 9301
+# libFuzzer targets (Tests/Fuzz/README.md): seconds per target for `make fuzz`, and for the short
+# run in `make test` (11 targets x 10 s, under two minutes, after a one-time instrumented build).
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 10
 
-.PHONY: run test deps test-deps apt venv build build-tests unit e2e bench bench-smoke fmt clean
+.PHONY: run test deps test-deps apt venv build build-tests unit e2e fuzz bench bench-smoke fmt clean
 
 ## Install the Debian packages that are missing (apt-get update only when something is). A package
 ## removed but not purged still has a dpkg status, so "installed" is checked, not mere presence.
@@ -60,11 +64,12 @@ run: build
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(RELEASE_BIN) serve --config $(CONFIG)
 
-## Every tier: Swift unit + integration tests (real redis-server on free ports), then the
-## black-box e2e suite against the release binary.
+## Every tier: Swift unit + integration tests (real redis-server on free ports), a short run of
+## every fuzz target, then the black-box e2e suite against the release binary.
 test: test-deps venv
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
+	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) Tests/Fuzz/run.sh
 	swift build -c release
 	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
 
@@ -74,6 +79,11 @@ unit: deps
 e2e: test-deps venv
 	swift build -c release
 	SWITCHBOARD_BIN=$(CURDIR)/$(RELEASE_BIN) $(PY) -m pytest Tests/e2e -q -p no:cacheprovider
+
+## Every libFuzzer target for FUZZ_SECONDS each (Tests/Fuzz/README.md), in .build-fuzz; a crash
+## leaves its input in .build-fuzz/artifacts/<target>/ and fails.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run.sh
 
 ## Performance (Bench/README.md): release build, then the six scenarios on loopback (≤ 10 min);
 ## rewrites the results table in Bench/README.md.
@@ -90,4 +100,4 @@ fmt:
 	swift format --in-place --recursive Sources Channels Tests
 
 clean:
-	rm -rf .build var $(VENV)
+	rm -rf .build .build-fuzz var $(VENV)

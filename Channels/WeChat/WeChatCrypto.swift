@@ -65,8 +65,9 @@ public struct WeChatCrypto: Sendable, Equatable {
         }
         let pad = Int(plain[plain.count - 1])
         guard (1...padBlock).contains(pad), plain[(plain.count - pad)...].allSatisfy({ $0 == UInt8(pad) }) else { throw .badPadding }
+        // A pad of 32 in the one-block minimum leaves less than the 16 random bytes (found by Tests/Fuzz).
+        guard plain.count - pad >= randomLength + 4 else { throw .badLength("no room for the 4-byte length after the 16 random bytes") }
         let body = plain[randomLength..<(plain.count - pad)]
-        guard body.count >= 4 else { throw .badLength("no room for the 4-byte length after the 16 random bytes") }
         let i = body.startIndex
         let length = Int(body[i]) << 24 | Int(body[i + 1]) << 16 | Int(body[i + 2]) << 8 | Int(body[i + 3])
         guard length <= body.count - 4 else {

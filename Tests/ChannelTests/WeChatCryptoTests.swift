@@ -161,6 +161,16 @@ final class WeChatCryptoTests: XCTestCase {
                        encrypt)
     }
 
+    /// Found by Tests/Fuzz (Fixtures/wechat/fuzz/crypto-pad-32-in-one-block.txt): one block of
+    /// 32 bytes that all say "pad 32" left a negative range for the body, a trap.
+    func testPadOf32InTheOneBlockMinimumIsRefused() throws {
+        let encrypt = String(decoding: try WeChatFixtures.bytes("fuzz/crypto-pad-32-in-one-block.txt"), as: UTF8.self)
+        XCTAssertEqual(encrypt, try sealed([UInt8](repeating: 32, count: 32)))
+        assertRefused(encrypt, .badLength("no room for the 4-byte length after the 16 random bytes"))
+        assertRefused(try sealed([UInt8](repeating: 0x41, count: 16) + [UInt8](repeating: 16, count: 16)),
+                      .badLength("no room for the 4-byte length after the 16 random bytes"))
+    }
+
     func testBadBase64() {
         for text in ["not base64!", "QUFB", "QUFBQQ", " " + Base64.encode([UInt8](repeating: 1, count: 32)), "-_-_"] where Base64.decode(text) == nil {
             assertRefused(text, .badBase64)

@@ -74,3 +74,23 @@ final class WeChatFlatXMLTests: XCTestCase {
         XCTAssertEqual(flat, try WeChatXML.parsedWithLibxml2(bytes))
     }
 }
+
+/// Documents Tests/Fuzz found the fast path reading although libxml2 refuses them
+/// (Fixtures/wechat/fuzz/flat-*.xml): now declined, and refused by `WeChatXML.fields`.
+final class WeChatFlatXMLFuzzFindingsTests: XCTestCase {
+    func testDocumentsLibxml2RefusesAreDeclined() throws {
+        for name in ["flat-control-character.xml", "flat-noncharacter-in-cdata.xml", "flat-bad-declaration.xml",
+                     "flat-declaration-after-space.xml"] {
+            let bytes = try WeChatFixtures.bytes("fuzz/\(name)")
+            XCTAssertThrowsError(try WeChatXML.parsedWithLibxml2(bytes), name)
+            XCTAssertNil(WeChatFlatXML.read(bytes), name)
+            XCTAssertThrowsError(try WeChatXML.fields(bytes), name)
+        }
+    }
+
+    func testTabsAndLineFeedsAndAPlainDeclarationStillTakeTheFastPath() throws {
+        let bytes = Array("<?xml version=\"1.0\"?>\n<xml>\n\t<Content><![CDATA[a\tb\nc]]>d\te</Content>\n</xml>\n".utf8)
+        XCTAssertEqual(WeChatFlatXML.read(bytes), ["Content": "a\tb\ncd\te"])
+        XCTAssertEqual(WeChatFlatXML.read(bytes), try WeChatXML.parsedWithLibxml2(bytes))
+    }
+}
