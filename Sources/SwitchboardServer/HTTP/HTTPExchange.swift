@@ -19,6 +19,8 @@ final class HTTPExchange: LoopConnection {
     private var response: HTTPResponse?
     private var closeAfterResponse = false
     private(set) var responded = false
+    /// Handed to the endpoint: once per request, whether at the headers (no body) or at the body's end.
+    var dispatched = false
 
     /// Headers lws does not parse into tokens that Switchboard reads (provider signatures).
     static let customHeaders = ["x-twilio-signature", "x-signature", "x-request-id"]
