@@ -185,14 +185,15 @@ final class EventLoopServer {
             // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112
             // §6.3), nor has one with Content-Length 0: lws sends no BODY_COMPLETION for those
             // (PUT and PATCH), so they are handled now, not left hanging until the client gives up.
-            if method == "POST" || method == "PUT" || method == "PATCH",
-               (exchange.declaredLength ?? 0) > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 {
+            let hasBody = (exchange.declaredLength ?? 0) > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0
+            if method == "POST" || method == "PUT" || method == "PATCH", hasBody {
                 if let declared = exchange.declaredLength, declared > bodyLimit {
                     exchange.respondError(status: 413, code: "too_large", message: "request body of \(declared) bytes exceeds the limit of \(bodyLimit) bytes", close: true)
                 }
                 return 0   // wait for the body
             }
             exchange.dispatched = true
+            exchange.closeAfterAnswer = hasBody
             delegate?.handle(exchange)
             return 0
 

@@ -63,19 +63,22 @@ EXPECTED: dict[str, tuple[str, list[str], str]] = {
          "which one path cannot say")
     for op in ("wechatUrlCheck", "wechatCallback")
 } | {
-    op: ("positive_data_acceptance", ["2xx", "400", "401", "403", "404"],
+    op: ("positive_data_acceptance", ["2xx", "400", "401", "403", "404", "413"],
          "a phone number is checked semantically (E.164 after normalization, docs/openapi.yaml PhoneNumber), "
-         "beyond what a schema can say")
+         "beyond what a schema can say; and a batch of up to 1000 can pass limits.max_body_bytes (413)")
     for op in ("aliyunSmsUp", "tencentSmsReply")
 }
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 10
 
 
 def schemathesis_config(conversation_id: str) -> str:
     """schemathesis.toml: the seeded conversation id for most conversationId draws, the agent
     token for the media route, each webhook pinned to its channel, and the exclusions."""
     lines = [
+        "# A body past the route's limit is refused with 413: a rejection too.",
+        "[checks.negative_data_rejection]",
+        'expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]',
         "[generation]",
         f"max-examples = {EXAMPLES_PER_OPERATION}",
         "# libwebsockets' URI parser drops a connection whose URI holds %00, unanswered, before the broker sees it.",
@@ -132,13 +135,13 @@ def test_schemathesis_finds_nothing_against_a_live_broker(start_broker, redis, t
                "run", str(SPEC), "--url", broker.base, "--header", f"Authorization: Bearer {API_KEY}",
                # unsupported_method: TRACE is refused by libwebsockets (403) before the broker sees it; the
                # other undeclared methods are test_every_route_answers_undeclared_methods_405_with_allow's.
-               "--checks", "all", "--exclude-checks", "unsupported_method", "--mode", "all", "--phases", "examples,coverage,fuzzing,stateful",
+               "--exclude-checks", "unsupported_method", "--mode", "all", "--phases", "examples,coverage,fuzzing,stateful",
                "--seed", "20261203", "--workers", "1", "--request-timeout", "5", "--suppress-health-check", "all",
                "--report", "junit", "--report-dir", str(tmp_path / "report")]
     # One worker: with two, hypothesis describing strategies in parallel threads hit CPython 3.11's
     # "AST constructor recursion depth mismatch" (a runtime error in the tool, not a finding).
     started = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=tmp_path,
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                          env={**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
     elapsed = time.monotonic() - started
     output = tmp_path / "schemathesis.txt"
