@@ -69,7 +69,7 @@ EXPECTED: dict[str, tuple[str, list[str], str]] = {
     for op in ("aliyunSmsUp", "tencentSmsReply")
 }
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 80   # ~35 s for the run on this 2-core machine
 
 
 def schemathesis_config(conversation_id: str) -> str:
@@ -141,7 +141,7 @@ def test_schemathesis_finds_nothing_against_a_live_broker(start_broker, redis, t
     # One worker: with two, hypothesis describing strategies in parallel threads hit CPython 3.11's
     # "AST constructor recursion depth mismatch" (a runtime error in the tool, not a finding).
     started = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    run = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=tmp_path,
                          env={**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
     elapsed = time.monotonic() - started
     output = tmp_path / "schemathesis.txt"
