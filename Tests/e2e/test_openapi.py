@@ -170,3 +170,23 @@ def test_every_route_answers_undeclared_methods_405_with_allow(start_broker, red
             assert r.status_code == 405, (method, path, r.status_code, r.text)
             assert r.json()["error"]["code"] == "method_not_allowed", r.text
             assert sorted(m.strip() for m in r.headers["Allow"].split(",")) == declared, (method, path, r.headers)
+
+
+def test_unread_bodies_and_missing_bodies_get_answers(broker):
+    """Found by schemathesis: a GET/DELETE with a body left its bytes unread on a keep-alive
+    connection and lws spun the loop (no one was answered); a PUT/PATCH without a body, or with
+    Content-Length 0, waited for a body that never came."""
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    for method in ("GET", "DELETE", "OPTIONS"):
+        for _ in range(3):   # the same keep-alive session each time
+            r = broker.session.request(method, broker.base + "/v1/channels/sms-main/twilio", data=b'{"x":1}' * 20,
+                                       headers={**auth, "Content-Type": "application/json"}, timeout=5)
+            assert r.status_code == 405, (method, r.status_code, r.text)
+    assert broker.get("/healthz", timeout=2).status_code == 200
+    r = broker.session.get(broker.base + "/v1/queues", data=b"ignored", headers=auth, timeout=5)
+    assert r.status_code == 200 and "queues" in r.json(), r.text
+    for method in ("PUT", "PATCH", "POST"):
+        r = broker.session.request(method, broker.base + "/v1/agents", headers={**auth, "Content-Length": "0"}, timeout=5)
+        assert r.status_code == 405 and r.headers["Allow"] == "GET", (method, r.status_code, r.text)
+    r = broker.post("/v1/conversations/c-none/messages", headers={**auth, "Content-Type": "application/json"}, timeout=5)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
