@@ -216,7 +216,11 @@ final class EventLoopServer {
                 exchange.respondError(status: 400, code: "bad_request", message: "Content-Length must be a number of bytes, found '\(length.prefix(32))'", close: true)
                 return 0
             }
-            if method == "POST" || method == "PUT" || method == "PATCH" {
+            // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112
+            // §6.3), nor has one with Content-Length 0: lws sends no BODY_COMPLETION for those
+            // (PUT and PATCH), so they are handled now, not left hanging until the client gives up.
+            let hasBody = (exchange.declaredLength ?? 0) > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0
+            if method == "POST" || method == "PUT" || method == "PATCH", hasBody {
                 if let declared = exchange.declaredLength, declared > bodyLimit {
                     exchange.respondError(status: 413, code: "too_large", message: "request body of \(declared) bytes exceeds the limit of \(bodyLimit) bytes", close: true)
                     return 0
@@ -226,6 +230,8 @@ final class EventLoopServer {
                 if let context { exchange.startBodyDeadline(context: context, seconds: requestTimeout) }
                 return 0   // wait for the body
             }
+            exchange.dispatched = true
+            exchange.closeAfterAnswer = hasBody
             delegate?.handle(exchange)
             return 0
 
@@ -238,7 +244,8 @@ final class EventLoopServer {
             return 0
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded else { return 0 }
+            guard let exchange = LoopConnection.attached(to: wsi) as? HTTPExchange, !exchange.responded, !exchange.dispatched else { return 0 }
+            exchange.dispatched = true
             exchange.bodyArrived()
             delegate?.handle(exchange)
             return 0

@@ -30,10 +30,17 @@ struct RESTMessageBody {
             parts += decoded
         }
         guard !parts.isEmpty else { throw Invalid(message: "give text or parts") }
-        let clientId = object["clientId"] as? String
+        let clientId = try optionalString(object, "clientId")
         if let clientId, clientId.isEmpty || clientId.count > AgentCommand.maxClientIdLength {
             throw Invalid(message: "clientId must be 1–\(AgentCommand.maxClientIdLength) characters")
         }
-        return RESTMessageBody(parts: parts, clientId: clientId, authorName: object["authorName"] as? String)
+        return RESTMessageBody(parts: parts, clientId: clientId, authorName: try optionalString(object, "authorName"))
+    }
+
+    /// An optional string member: absent is nil, any other type is refused (not silently dropped).
+    private static func optionalString(_ object: [String: Any], _ key: String) throws(Invalid) -> String? {
+        guard let value = object[key] else { return nil }
+        guard let text = value as? String else { throw Invalid(message: "\(key) must be a string") }
+        return text
     }
 }

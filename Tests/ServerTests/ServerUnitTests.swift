@@ -64,7 +64,8 @@ final class ServerUnitTests: XCTestCase {
         XCTAssertEqual(body.clientId, "b1")
         let media = try RESTMessageBody.parse(Array(#"{"parts":[{"type":"media","url":"https://x/y.png","mime":"image/png"}]}"#.utf8))
         XCTAssertEqual(media.parts.count, 1)
-        for bad in [#"[]"#, #"{"text":"   "}"#, #"{}"#, #"{"parts":[{"type":"nope"}]}"#, #"{"text":"a","clientId":""}"#, "not json"] {
+        for bad in [#"[]"#, #"{"text":"   "}"#, #"{}"#, #"{"parts":[{"type":"nope"}]}"#, #"{"text":"a","clientId":""}"#, "not json",
+                    #"{"text":"a","clientId":5}"#, #"{"text":"a","authorName":["x"]}"#] {
             XCTAssertThrowsError(try RESTMessageBody.parse(Array(bad.utf8)), bad)
         }
     }

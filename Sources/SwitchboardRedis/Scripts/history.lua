@@ -12,6 +12,8 @@ if redis.call('EXISTS', K.conv(conv)) == 0 then fail('not_found', 'no conversati
 local top = '+'
 if before ~= '' then
   if not string.find(before, '^%d+%-%d+$') then fail('bad_request', 'before must be a message id') end
+  -- Nothing is older than the first possible id; Redis refuses `(0-0` as a range end.
+  if string.find(before, '^0+%-0+$') then return {} end
   top = '(' .. before
 end
 local page = redis.call('XREVRANGE', K.log(conv), top, '-', 'COUNT', limit)

@@ -22,6 +22,12 @@ final class HTTPExchange: LoopConnection {
     private(set) var responded = false
     /// Armed while a body is awaited (`startBodyDeadline`); answers 408 when it fires.
     private var bodyDeadline: LoopTimer?
+    /// Handed to the endpoint: once per request, whether at the headers (no body) or at the body's end.
+    var dispatched = false
+    /// The request carries a body that is never read (a GET, DELETE, OPTIONS or HEAD with one): the
+    /// connection closes after the answer. Kept open, lws took the unread bytes for the next request
+    /// on the connection and spun the loop at 100% CPU, and the broker answered no one.
+    var closeAfterAnswer = false
 
     /// Headers lws does not parse into tokens that Switchboard reads (provider signatures).
     static let customHeaders = ["x-twilio-signature", "x-signature", "x-request-id"]
@@ -74,7 +80,7 @@ final class HTTPExchange: LoopConnection {
         bodyArrived()
         responded = true
         response = r
-        closeAfterResponse = close
+        closeAfterResponse = close || closeAfterAnswer
         if let wsi { lws_callback_on_writable(wsi) }
     }
 

@@ -46,6 +46,8 @@ final class OpsEndpoint: HTTPEndpoint {
             } else {
                 responder.fail(exchange, 404, "not_found", "no such route: \(path)")
             }
+        case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"):
+            responder.fail(exchange, 405, "method_not_allowed", "\(exchange.method) is not accepted on \(path)", headers: [("allow", "GET")])
         default:
             responder.fail(exchange, 404, "not_found", "no such route: \(exchange.method) \(path)")
         }

@@ -82,7 +82,20 @@ final class RESTEndpoint: HTTPEndpoint {
         case ("POST", "conversations", 4) where segments[3] == "messages":
             postMessage(exchange, responder, conversationId: segments[2], apiKey: key)
         default:
-            responder.fail(exchange, 404, "not_found", "no such route: \(exchange.method) \(exchange.path)")
+            guard let allowed = Self.allowedMethods(segments) else {
+                return responder.fail(exchange, 404, "not_found", "no such route: \(exchange.method) \(exchange.path)")
+            }
+            responder.fail(exchange, 405, "method_not_allowed", "\(exchange.method) is not accepted on \(exchange.path)",
+                           headers: [("allow", allowed)])
+        }
+    }
+
+    /// The methods a REST route takes (docs/openapi.yaml), for 405's `Allow`; nil for no route.
+    private static func allowedMethods(_ segments: [String]) -> String? {
+        switch (segments.dropFirst().first ?? "", segments.count) {
+        case ("queues", 2), ("agents", 2), ("conversations", 3): return "GET"
+        case ("conversations", 4) where segments[3] == "messages": return "GET, POST"
+        default: return nil
         }
     }
 
