@@ -105,12 +105,11 @@ final class CredentialCache {
                 self.finish(key, .failure(e))
             case .success(let issued):
                 let ttl = Int64(issued.expiresInSeconds) * 1000
-                self.store.storeCredential(key, token: issued.token, ttlMs: ttl) { [weak self] stored in
+                // A token that could not be cached is still good: use it; the next lookup finds
+                // none and refreshes again.
+                self.store.storeCredential(key, token: issued.token, ttlMs: ttl) { [weak self] _ in
                     guard let self else { return }
                     self.store.releaseLock(lock, owner: self.owner) { _ in }
-                    // A token that could not be cached (`stored` failed) is still good: use it; the
-                    // next lookup finds none and refreshes again.
-                    _ = stored
                     self.finish(key, .success(issued.token))
                 }
             }
