@@ -38,9 +38,7 @@ enum SMSFields {
     static func mediaURL(_ value: String?, field: String) throws(ChannelError) -> String {
         guard let value, !value.isEmpty else { throw .malformed("missing field '\(field)'") }
         guard value.utf8.count <= SMSLimits.maxURLBytes else { throw .malformed("field '\(field)' is longer than \(SMSLimits.maxURLBytes) bytes") }
-        let lower = value.lowercased()
-        guard lower.hasPrefix("https://") || lower.hasPrefix("http://"),
-              value.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+        guard WebURL.isAbsoluteHTTP(value) else {
             throw .malformed("field '\(field)' is not an http(s) URL")
         }
         return value

@@ -134,6 +134,9 @@ public enum AgentCommand: Sendable, Equatable {
                 if case .text(let text) = part {
                     try FrameReader.checkText(text, field: "parts[\(i)].text", maxLength: maxTextLength, reader: f)
                 }
+                if let url = part.nonWebURL {
+                    throw f.badRequest("field 'parts[\(i)]' names '\(url.prefix(64))' where an http:// or https:// URL belongs")
+                }
                 parts.append(part)
             }
             let total = parts.compactMap(\.text).reduce(0) { $0 + $1.count }

@@ -90,7 +90,7 @@ extension ConfigurationLoader {
         guard let map else { return nil }
         reader.checkKeys(map, allowed: outboundKeys)
         let url = reader.requiredString(map, "url")
-        if let url, !isHTTPURL(url) {
+        if let url, !WebURL.isAbsoluteHTTP(url) {
             reader.fail(map.path("url"), "must be an http:// or https:// URL, found '\(url)'")
         }
         let nonEmpty = { (key: String) -> String? in reader.string(map, key).flatMap { $0.isEmpty ? nil : $0 } }

@@ -84,7 +84,7 @@ public enum ConfigurationLoader {
 
     private static func readBaseURL(_ map: ConfigMap, _ reader: ConfigReader) -> String? {
         guard let text = reader.string(map, "public_base_url"), !text.isEmpty else { return nil }
-        guard isHTTPURL(text) else {
+        guard WebURL.isAbsoluteHTTP(text) else {
             reader.fail("public_base_url", "must be an http:// or https:// URL, found '\(text)'")
             return nil
         }
@@ -211,13 +211,6 @@ public enum ConfigurationLoader {
                         + "(\(format(outbox.claimMinIdle)) ≤ \(format(outbox.requestTimeout)))")
         }
         return outbox
-    }
-
-    static func isHTTPURL(_ text: String) -> Bool {
-        for scheme in ["http://", "https://"] where text.hasPrefix(scheme) && text.count > scheme.count {
-            return true
-        }
-        return false
     }
 
     /// Seconds as an operator wrote them: `5s`, `0.25s`.

@@ -9,6 +9,20 @@ public enum MessagePart: Sendable, Hashable {
     case form(title: String, fields: [String: String])
     case email(subject: String, html: String?)
 
+    /// The first URL this part names that is not an absolute http(s) URL (`WebURL`), or nil. The
+    /// parts an agent or the REST API sends are checked with it; parts a channel stored keep the
+    /// broker's own `/v1/media/…` paths and are not.
+    public var nonWebURL: String? {
+        let urls: [String?]
+        switch self {
+        case .media(let url, _, _, _): urls = [url]
+        case .call(_, _, let recording): urls = [recording]
+        case .voicemail(let recording, _): urls = [recording]
+        case .text, .location, .form, .email: urls = []
+        }
+        return urls.compactMap { $0 }.first { !WebURL.isAbsoluteHTTP($0) }
+    }
+
     /// The plain text of a text part, nil for other parts.
     public var text: String? {
         if case .text(let t) = self { return t }

@@ -336,8 +336,13 @@ private func redisReplyCallback(_ ac: UnsafeMutablePointer<redisAsyncContext>?, 
 }
 
 /// The lws callback for the `sb-redis` raw protocol: forwards readiness to the connection.
+///
+/// The protocol sits in the server's protocol table, so a WebSocket client naming `sb-redis` in
+/// Sec-WebSocket-Protocol would be bound to it: every upgrade is refused here (the broker's own
+/// check answers such a handshake 400 before lws gets this far; this is the second lock).
 public func redisRawProtocolCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
                                      _ input: UnsafeMutableRawPointer?, _ len: Int) -> Int32 {
+    if reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION || reason == LWS_CALLBACK_ESTABLISHED { return -1 }
     guard let wsi, let p = lws_get_opaque_user_data(wsi) else { return 0 }
     let connection = Unmanaged<RedisAsyncConnection>.fromOpaque(p).takeUnretainedValue()
     switch reason {

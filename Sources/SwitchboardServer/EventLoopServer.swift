@@ -258,6 +258,15 @@ final class EventLoopServer {
             LoopConnection.detach(from: wsi)
             return 0
 
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            // Before lws matches Sec-WebSocket-Protocol: it drops an upgrade naming none of its
+            // protocols without a word, and would bind one naming `http` or `sb-redis` to them.
+            if let refusal = Self.subprotocolRefusal(wsi) {
+                Self.writeRefusal(wsi, refusal)
+                return -1
+            }
+            return 0
+
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
             if let refusal = Self.handshakeRefusal(wsi) {
                 Self.writeRefusal(wsi, refusal)
@@ -324,11 +333,6 @@ extension EventLoopServer {
     /// bytes in base64 (else 400); and header values without NUL, CR or LF (RFC 9110 §5.5). lws
     /// accepted version 8, no version, and a 3-character key (issue 9). nil: go on.
     static func handshakeRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
-        func refusal(_ status: Int, _ message: String, _ headers: [(String, String)] = []) -> HTTPResponse {
-            HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
-                         body: Array(JSONText.errorBody(code: status == 426 ? "upgrade_required" : "bad_request", message: message).utf8),
-                         headers: headers)
-        }
         if let header = HTTPExchange.headerWithForbiddenByte(wsi) {
             return refusal(400, "the value of \(header) holds a NUL, CR or LF byte")
         }
@@ -343,6 +347,28 @@ extension EventLoopServer {
             return refusal(400, "Sec-WebSocket-Key must be 16 bytes in base64")
         }
         return nil
+    }
+
+    /// A Sec-WebSocket-Protocol list must name a subprotocol the broker speaks (lws binds the first
+    /// it knows, in the client's order) and none of its other protocols: `http` and `sb-redis`
+    /// (the hiredis sockets' raw protocol) are in lws' table but are not WebSocket protocols
+    /// (hostile-input tier, issue 9: `sb-redis` was upgraded and left as a dead socket). No list
+    /// at all is fine: the path chooses.
+    static func subprotocolRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
+        guard let list = HTTPExchange.copyHeader(wsi, WSI_TOKEN_PROTOCOL) else { return nil }
+        let offered = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let ours = [agentProtocol, visitorProtocol]
+        guard let first = offered.first(where: { ours.contains($0) || $0 == "http" || $0 == redisRawProtocolName }),
+              ours.contains(first) else {
+            return refusal(400, "Sec-WebSocket-Protocol must name \(agentProtocol) or \(visitorProtocol), found '\(list.prefix(64))'")
+        }
+        return nil
+    }
+
+    static func refusal(_ status: Int, _ message: String, _ headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json; charset=utf-8",
+                     body: Array(JSONText.errorBody(code: status == 426 ? "upgrade_required" : "bad_request", message: message).utf8),
+                     headers: headers)
     }
 
     /// An HTTP/1.1 response written as is. `lws_return_http_status` answers an upgrade request

@@ -27,6 +27,9 @@ struct RESTMessageBody {
                   let decoded = try? JSONDecoder().decode([MessagePart].self, from: data) else {
                 throw Invalid(message: "parts must be an array of message parts ({\"type\":\"text\",\"text\":…}, {\"type\":\"media\",…})")
             }
+            if let url = decoded.lazy.compactMap(\.nonWebURL).first {
+                throw Invalid(message: "parts name '\(url.prefix(64))' where an http:// or https:// URL belongs")
+            }
             parts += decoded
         }
         guard !parts.isEmpty else { throw Invalid(message: "give text or parts") }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets (Tests/Fuzz/README.md) for FUZZ_SECONDS each (default 60), after
-# building them (build.sh). Arguments: target names (default: every Tests/Fuzz/Targets/*.swift).
+# building them (build.sh); with FUZZ_RUNS set, a target also stops after that many executions
+# (FUZZ_RUNS=10000000 FUZZ_SECONDS=36000 for the long run the README records).
+# Arguments: target names (default: every Tests/Fuzz/Targets/*.swift).
 #
 # Each target's corpus lives in .build-fuzz/corpus/<name> (kept between runs, so a long run goes on
 # where the last one stopped) and starts from the seeds its file names on its `// fuzz-seeds:`
@@ -10,6 +12,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
+RUNS_LIMIT=()
+if [ -n "${FUZZ_RUNS:-}" ]; then RUNS_LIMIT=(-runs="$FUZZ_RUNS"); fi
 Tests/Fuzz/build.sh "$@" || exit 1
 
 if [ $# -gt 0 ]; then names=("$@"); else names=($(ls Tests/Fuzz/Targets | sed -n 's/\.swift$//p')); fi
@@ -26,7 +30,7 @@ for name in "${names[@]}"; do
     # The Swift runtime's backtracer off: libFuzzer prints the stack itself, and swift-backtrace
     # can hang on an instrumented binary.
     SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" ".build-fuzz/fuzz/$name" "$corpus" \
-        -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+        -max_total_time="$SECONDS_EACH" "${RUNS_LIMIT[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
         -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

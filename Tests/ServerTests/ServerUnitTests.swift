@@ -65,7 +65,9 @@ final class ServerUnitTests: XCTestCase {
         let media = try RESTMessageBody.parse(Array(#"{"parts":[{"type":"media","url":"https://x/y.png","mime":"image/png"}]}"#.utf8))
         XCTAssertEqual(media.parts.count, 1)
         for bad in [#"[]"#, #"{"text":"   "}"#, #"{}"#, #"{"parts":[{"type":"nope"}]}"#, #"{"text":"a","clientId":""}"#, "not json",
-                    #"{"text":"a","clientId":5}"#, #"{"text":"a","authorName":["x"]}"#] {
+                    #"{"text":"a","clientId":5}"#, #"{"text":"a","authorName":["x"]}"#,
+                    #"{"parts":[{"type":"media","url":"file:///etc/passwd","mime":"image/png"}]}"#,
+                    #"{"parts":[{"type":"voicemail","recordingUrl":"gopher://127.0.0.1:6379/_x"}]}"#] {
             XCTAssertThrowsError(try RESTMessageBody.parse(Array(bad.utf8)), bad)
         }
     }

@@ -145,6 +145,9 @@ final class AgentCommandTests: XCTestCase {
         assertError("{\(base),\"clientId\":\"k\",\"parts\":\"x\"}", .badRequest, "field 'parts' must be an array, found a string")
         assertError("{\(base),\"clientId\":\"k\",\"parts\":[{\"type\":\"text\",\"text\":\"  \"}]}", .badRequest,
                     "field 'parts[0].text' must not be blank")
+        // Hostile-input tier (issue 9): a media part's URL is fetched later, so only http(s) enters.
+        assertError("{\(base),\"clientId\":\"k\",\"parts\":[{\"type\":\"media\",\"url\":\"file:///etc/passwd\",\"mime\":\"image/png\"}]}",
+                    .badRequest, "field 'parts[0]' names 'file:///etc/passwd' where an http:// or https:// URL belongs")
         let long = String(repeating: "字", count: 4001)
         assertError("{\(base),\"clientId\":\"k\",\"text\":\"\(long)\"}", .badRequest, "field 'text' must be at most 4000 characters, found 4001")
         XCTAssertNoThrow(try parse("{\(base),\"clientId\":\"k\",\"text\":\"\(String(long.dropFirst()))\"}"), "4000 is allowed")

@@ -19,6 +19,21 @@ final class MessagePartTests: XCTestCase {
         .email(subject: "plain", html: nil),
     ]
 
+    func testOnlyAbsoluteHTTPURLsCountAsWebURLs() {
+        for good in ["https://x/a.png", "http://127.0.0.1:8080/m?a=1", "HTTPS://Example.org"] {
+            XCTAssertTrue(WebURL.isAbsoluteHTTP(good), good)
+        }
+        for bad in ["file:///etc/passwd", "gopher://127.0.0.1:6379/_FLUSHALL", "/v1/media/a/b", "https://", "http:///x",
+                    "https://x/a b", "https://x/\u{0}", "javascript:alert(1)", "ftp://x/y", "", "https://?q", "https:/x"] {
+            XCTAssertFalse(WebURL.isAbsoluteHTTP(bad), bad)
+        }
+        XCTAssertNil(MessagePart.media(url: "https://x/a.png", mime: "image/png", name: nil, size: nil).nonWebURL)
+        XCTAssertEqual(MessagePart.media(url: "file:///etc/passwd", mime: "image/png", name: nil, size: nil).nonWebURL, "file:///etc/passwd")
+        XCTAssertEqual(MessagePart.voicemail(recordingUrl: "/tmp/v.wav", transcript: nil).nonWebURL, "/tmp/v.wav")
+        XCTAssertNil(MessagePart.call(event: "ringing", duration: nil, recordingUrl: nil).nonWebURL)
+        XCTAssertNil(MessagePart.text("file:///etc/passwd").nonWebURL, "text is text")
+    }
+
     func testEveryPartRoundTrips() throws {
         for part in Self.everyPart {
             let data = try JSONEncoder().encode(part)

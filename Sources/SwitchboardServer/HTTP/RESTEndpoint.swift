@@ -60,13 +60,16 @@ final class RESTEndpoint: HTTPEndpoint {
             }
             // The rules of the WebSocket `history` command: a malformed value is 400, never the
             // default and never passed on to Redis (issue 9).
+            // `before=` (empty) is the newest page, as docs/openapi.yaml says; `limit=` is 400.
             if let before, !before.isEmpty, !AgentCommand.isStreamId(before) {
                 return responder.fail(exchange, 400, "bad_request",
                                       "query parameter 'before' must be a message id such as 1700000000000-0, found '\(before.prefix(64))'")
             }
             var limit = AgentCommand.defaultHistoryLimit
-            if let limitText, !limitText.isEmpty {
-                guard let n = Int64(limitText), AgentCommand.historyLimits.contains(n) else {
+            if let limitText {
+                // Digits only: Int64 would also take "+5".
+                guard limitText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                      let n = Int64(limitText), AgentCommand.historyLimits.contains(n) else {
                     return responder.fail(exchange, 400, "bad_request", "query parameter 'limit' must be a whole number between "
                                           + "\(AgentCommand.historyLimits.lowerBound) and \(AgentCommand.historyLimits.upperBound), found '\(limitText.prefix(64))'")
                 }

@@ -16,7 +16,8 @@ enum CloseCode: UInt32 {
     case messageTooLarge = 1009
     /// 1012: service restart: the console resumes on a node that is ready.
     case serviceRestart = 1012
-    /// 4401: not authenticated (no `auth` within `limits.auth_timeout`, or a bad token).
+    /// 4401: not authenticated (no agent `auth`, or no visitor `hello`, within
+    /// `limits.auth_timeout`; or a bad token).
     case unauthenticated = 4401
 
     var lws: lws_close_status { lws_close_status(rawValue: rawValue) }

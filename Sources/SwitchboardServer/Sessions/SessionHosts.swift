@@ -12,6 +12,8 @@ protocol SessionHost: AnyObject {
     var router: Router! { get }
     var sessions: SessionRegistry { get }
     var logger: Logger { get }
+    /// The lws context, for the sessions' timers (LoopTimer).
+    var loopContext: OpaquePointer? { get }
     /// Milliseconds since the epoch: the clock every script call is given (DESIGN §7).
     func now() -> Int64
 }
@@ -20,7 +22,6 @@ protocol SessionHost: AnyObject {
 protocol AgentSessionHost: SessionHost {
     var metrics: BrokerMetrics { get }
     var isReady: Bool { get }
-    var loopContext: OpaquePointer? { get }
     /// Stores a reply and starts its delivery (`ReplySender`).
     func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void)
 }

@@ -1,6 +1,7 @@
 import CLibWebSockets
 import SwitchboardCore
 import SwitchboardCrypto
+import SwitchboardLoop
 import SwitchboardRedis
 import WebChatChannel
 
@@ -23,10 +24,21 @@ final class VisitorSession: WebSocketSession {
     private var lastQueuePosition: Int?
     private(set) var waitingInQueue = false
 
+    /// `hello` within `limits.auth_timeout`, else close 4401: a socket that never says which
+    /// channel it is for, or stalls inside its first frame, is not held open for as long as the
+    /// client likes (hostile-input tier, issue 9: a frame header announcing 2^63 bytes did that).
+    private let helloTimer: LoopTimer
+
     init(wsi: OpaquePointer, broker: VisitorSessionHost) {
         self.broker = broker
+        helloTimer = LoopTimer(context: broker.loopContext!)
         super.init(wsi: wsi, maxQueueBytes: broker.configuration.limits.maxSendQueueBytes,
                    maxMessageBytes: broker.configuration.limits.maxWSMessageBytes)
+        let timeout = broker.configuration.limits.authTimeout
+        helloTimer.schedule(after: timeout) { [weak self] in
+            guard let self, self.visitorId == nil else { return }
+            self.close(code: .unauthenticated, reason: "send hello within \(Int(timeout)) s")
+        }
     }
 
     /// A push from pub/sub for this visitor's conversation.
@@ -124,6 +136,7 @@ final class VisitorSession: WebSocketSession {
         }
         guard let visitorId = id else { return }
         self.visitorId = visitorId
+        helloTimer.cancel()
         self.channel = channel
         self.name = name
         guard let issued = try? signer.sign(visitorId: visitorId) else {
@@ -185,6 +198,7 @@ final class VisitorSession: WebSocketSession {
     }
 
     override func closed() {
+        helloTimer.cancel()
         broker.sessions.remove(visitor: self, conversationId: conversationId)
         guard let conversationId else { return }
         let now = broker.now()

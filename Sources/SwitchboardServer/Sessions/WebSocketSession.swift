@@ -22,7 +22,6 @@ class WebSocketSession: LoopConnection {
     private var queue: [[UInt8]] = []
     private var queuedBytes = 0
     private var rx: [UInt8] = []
-    private var rxOverflow = false
     private var pendingClose: (code: CloseCode, reason: String)?
     private(set) var isClosing = false
     /// Called once when the send queue overflowed, just before the 1008 close (for the log).
@@ -129,24 +128,21 @@ class WebSocketSession: LoopConnection {
 
     /// From `LWS_CALLBACK_RECEIVE`. Returns -1 to close.
     func receive(_ input: UnsafeRawBufferPointer) -> Int32 {
-        guard let wsi else { return -1 }
+        guard let wsi, !isClosing else { return isClosing ? 0 : -1 }
         if lws_is_first_fragment(wsi) != 0 {
             rx.removeAll(keepingCapacity: true)
-            rxOverflow = false
         }
-        if !rxOverflow {
-            if rx.count + input.count > maxMessageBytes {
-                rxOverflow = true
-                rx.removeAll()
-            } else {
-                rx.append(contentsOf: input)
-            }
-        }
-        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
-        if rxOverflow {
+        // The frame header announces the frame's length (`lws_remaining_packet_payload` is what is
+        // still to come): a message that cannot fit is closed at its first bytes, not after all of
+        // them. A header announcing 2^63 bytes held the socket open for as long as the client
+        // kept trickling (hostile-input tier, issue 9).
+        if rx.count + input.count + Int(clamping: lws_remaining_packet_payload(wsi)) > maxMessageBytes {
+            rx.removeAll()
             close(code: .messageTooLarge, reason: "message larger than \(maxMessageBytes) bytes")
             return 0
         }
+        rx.append(contentsOf: input)
+        guard lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 else { return 0 }
         if lws_frame_is_binary(wsi) != 0 {
             close(code: .unacceptableData, reason: "binary frames are not part of the protocol")
             return 0
