@@ -38,7 +38,9 @@ let package = Package(
 
         // Channels: one target each, depending on the Core (plus COpenSSL for signatures).
         .target(name: "WebChatChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/WebChat"),
-        .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto"], path: "Channels/SMS"),
+        // Twilio's webhook signature and form fields, shared by the SMS and Voice channels.
+        .target(name: "TwilioSupport", dependencies: ["SwitchboardCore", "SwitchboardCrypto"], path: "Channels/Twilio"),
+        .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto", "TwilioSupport"], path: "Channels/SMS"),
         // WeChat: libxml2 (entities off, no network) reads the callback XML (DESIGN §10.3).
         .target(name: "WeChatChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CLibXML2"], path: "Channels/WeChat"),
 
@@ -73,7 +75,7 @@ let package = Package(
         // HTTP POST → XADD → push on the same lws + async-hiredis stack.
         .executableTarget(name: "LoadGen",
                           dependencies: [
-                              "CLibWebSockets", "SwitchboardLoop", "SwitchboardRedis", "SwitchboardCrypto", "SMSChannel", "WeChatChannel",
+                              "CLibWebSockets", "SwitchboardLoop", "SwitchboardRedis", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WeChatChannel",
                               .product(name: "Histogram", package: "hdrhistogram-swift"),
                           ],
                           path: "Bench/LoadGen"),
@@ -81,7 +83,7 @@ let package = Package(
                           path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "SMSChannel", "WebChatChannel", "WeChatChannel"],
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WebChatChannel", "WeChatChannel"],
                     resources: [.copy("Fixtures")]),
         // A throwaway redis-server per test case, shared by the integration tiers.
         .target(name: "SwitchboardTestSupport", dependencies: ["SwitchboardRedis"], path: "Tests/Support"),

@@ -1,4 +1,5 @@
 import SMSChannel
+import TwilioSupport
 
 /// Builds Twilio-signed inbound SMS webhooks (form POST + `X-Twilio-Signature`, computed with
 /// the broker's own `TwilioSignature`, i.e. Twilio's algorithm: base64 HMAC-SHA1 over the public

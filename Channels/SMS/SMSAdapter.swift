@@ -1,5 +1,6 @@
 import SwitchboardCore
 import SwitchboardCrypto
+import TwilioSupport
 
 /// The SMS channel (DESIGN §10, SMS): inbound texts and delivery reports from Twilio, Aliyun,
 /// Tencent Cloud or a generic HMAC-signed gateway, and outbound texts through a Twilio Messages

@@ -1,4 +1,5 @@
 import SwitchboardCore
+import TwilioSupport
 
 /// Parses Twilio Programmable Messaging webhooks once their signature has been verified.
 ///
@@ -17,7 +18,7 @@ enum TwilioWebhook {
     /// An incoming SMS/MMS: `MessageSid`, `From`, `To`, `Body`, `NumMedia`, `MediaUrl{N}`,
     /// `MediaContentType{N}`. Twilio always sends `Body`, empty for a picture-only MMS.
     static func inbound(_ pairs: [(String, String)]) throws(ChannelError) -> InboundMessage {
-        let fields = Fields(pairs)
+        let fields = TwilioForm(pairs)
         let sid = try SMSFields.id(try fields.single("MessageSid"), field: "MessageSid")
         let from = try SMSFields.phone(try fields.single("From"), field: "From")
         let to = try SMSFields.optionalAddress(try fields.single("To"), field: "To")
@@ -46,7 +47,7 @@ enum TwilioWebhook {
     /// A status callback: `MessageSid`, `MessageStatus` (older callbacks: `SmsStatus`), and
     /// `ErrorCode` for failures. Returns nil for statuses that change nothing for us.
     static func status(_ pairs: [(String, String)]) throws(ChannelError) -> DeliveryStatusReport? {
-        let fields = Fields(pairs)
+        let fields = TwilioForm(pairs)
         let messageSid = try fields.single("MessageSid")
         let smsSid = try fields.single("SmsSid")
         let sid = try SMSFields.id(messageSid ?? smsSid, field: "MessageSid")
@@ -83,22 +84,6 @@ enum TwilioWebhook {
             return (.failed, "\(status) (Twilio error \(errorCode))")
         default:
             throw .malformed("field 'MessageStatus' has unknown value '\(status.prefix(32))'")
-        }
-    }
-
-    /// Lookup over the posted pairs that refuses a repeated field: Twilio never repeats the ones
-    /// read here, so a repeat means a forged or broken body, and picking one would be a guess.
-    private struct Fields {
-        let pairs: [(String, String)]
-        init(_ pairs: [(String, String)]) { self.pairs = pairs }
-
-        func single(_ name: String) throws(ChannelError) -> String? {
-            var found: String?
-            for (key, value) in pairs where key == name {
-                if found != nil { throw .malformed("field '\(name)' is repeated") }
-                found = value
-            }
-            return found
         }
     }
 }

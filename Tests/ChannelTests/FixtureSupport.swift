@@ -1,3 +1,4 @@
+import TwilioSupport
 import Foundation
 import SMSChannel
 import SwitchboardCore

@@ -1,3 +1,4 @@
+import TwilioSupport
 import SMSChannel
 import SwitchboardCore
 import XCTest

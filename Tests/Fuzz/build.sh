@@ -3,7 +3,7 @@
 # .build-fuzz/fuzz/<name>, or only the names given as arguments.
 #
 # 1. SwiftPM builds the library modules the targets test (SwitchboardCore, SwitchboardCrypto,
-#    SMSChannel, WeChatChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
+#    TwilioSupport, SMSChannel, WeChatChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
 #    libFuzzer (-sanitize=fuzzer: coverage counters, no main) and AddressSanitizer, with
 #    -enable-testing so a target can `@testable import` an internal entry point. The regular .build
 #    and `swift build` never see these flags or the targets.
@@ -15,7 +15,7 @@ SCRATCH=.build-fuzz
 CONFIG=release
 FLAGS=(-sanitize=fuzzer,address -g)
 LINK=(-use-ld=lld)
-MODULES=(SwitchboardCore SwitchboardCrypto SMSChannel WeChatChannel Yams)
+MODULES=(SwitchboardCore SwitchboardCrypto TwilioSupport SMSChannel WeChatChannel Yams)
 
 for target in SMSChannel WeChatChannel; do
     swift build -c "$CONFIG" --scratch-path "$SCRATCH" --target "$target" -Xswiftc -enable-testing \

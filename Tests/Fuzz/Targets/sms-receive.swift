@@ -2,6 +2,7 @@
 import SMSChannel
 import SwitchboardCore
 import SwitchboardCrypto
+import TwilioSupport
 
 /// Every SMS provider's webhook (`receive` of adapters made by `SMSChannelFactory().make`) with
 /// the input as the body, signed the way each provider signs it so the bytes reach the parsing

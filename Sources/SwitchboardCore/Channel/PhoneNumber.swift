@@ -1,6 +1,7 @@
-/// Normalizes the phone numbers SMS gateways send into E.164 (`+` country code subscriber
-/// number, at most 15 digits: ITU-T E.164 §6), the form every SMS identity is indexed under
-/// (DESIGN §6), so the same citizen texting through Twilio and through Aliyun is one contact.
+/// Normalizes the phone numbers SMS gateways and telephony platforms send into E.164 (`+`
+/// country code subscriber number, at most 15 digits: ITU-T E.164 §6), the form every phone
+/// identity is indexed under (DESIGN §6), so the same citizen texting through Twilio and through
+/// Aliyun, or calling, is one contact.
 public enum PhoneNumber {
     /// The E.164 form of `raw`, or nil when it cannot be one. Accepted:
     /// - `+8613812345678` (already E.164; Twilio always sends this form);

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SMSChannel
+import SwitchboardCore
 
 /// E.164 normalization of the numbers providers send (PhoneNumber's doc comment lists the forms).
 final class PhoneNumberTests: XCTestCase {
