@@ -36,10 +36,10 @@ public struct SMSAdapter: ChannelAdapter {
         return provider.subpaths.map { ChannelRoute($0, methods: ["POST"], signed: signed) }
     }
 
-    private let authToken: String?
-    /// The configured public URL without any query: the request's own query is appended when
-    /// checking a signature, because that is what Twilio requested.
-    private let publicURL: String?
+    /// Twilio: the signature check over `public_url` (its own query dropped; the request's appended).
+    private let twilio: TwilioRequestVerifier?
+    /// Where the gateway posts delivery reports for our sends: `public_url` + `/status`, if set.
+    private let statusCallbackURL: String?
     private let hmacSecret: String?
     private let webhookToken: String?
     private let messagesAPI: TwilioMessagesAPI?
@@ -61,7 +61,7 @@ public struct SMSAdapter: ChannelAdapter {
         let settings = config.settings
         func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
 
-        var authToken: String?
+        var twilio: TwilioRequestVerifier?
         var publicURL: String?
         var hmacSecret: String?
         var webhookToken: String?
@@ -71,12 +71,15 @@ public struct SMSAdapter: ChannelAdapter {
             guard let url = value("public_url") else {
                 throw .missing(id, "public_url", because: "because Twilio signs the public URL it posts to")
             }
-            authToken = token
-            publicURL = try Self.baseURL(url, channelId: id)
+            let verifier = try TwilioRequestVerifier(authToken: token, publicURL: url, channelId: id)
+            twilio = verifier
+            publicURL = verifier.publicURL
         case .generic:
             guard let secret = value("hmac_secret") else { throw .missing(id, "hmac_secret", because: "to verify X-Signature") }
             hmacSecret = secret
-            publicURL = try value("public_url").map { url throws(ChannelConfigurationError) in try Self.baseURL(url, channelId: id) }
+            publicURL = try value("public_url").map { url throws(ChannelConfigurationError) in
+                try TwilioRequestVerifier.publicBase(url, channelId: id)
+            }
         case .aliyun, .tencent:
             if let token = settings["webhook_token"] {
                 guard !token.isEmpty else {
@@ -90,6 +93,7 @@ public struct SMSAdapter: ChannelAdapter {
                                         problem: "applies only to the unsigned aliyun and tencent providers; \(provider.rawValue) requests are signed")
         }
 
+        let statusCallbackURL = publicURL.map { $0.hasSuffix("/") ? $0 + "status" : $0 + "/status" }
         var messagesAPI: TwilioMessagesAPI?
         if let outbound = config.outbound {
             let lower = outbound.url.lowercased()
@@ -106,13 +110,13 @@ public struct SMSAdapter: ChannelAdapter {
                 throw .missing(id, "outbound.from", because: "as the sender number or Messaging Service SID")
             }
             messagesAPI = TwilioMessagesAPI(url: outbound.url, accountSid: sid, password: password, from: from,
-                                            statusCallback: publicURL.map(Self.statusURL))
+                                            statusCallback: statusCallbackURL)
         }
 
         self.channelId = id
         self.provider = provider
-        self.authToken = authToken
-        self.publicURL = publicURL
+        self.twilio = twilio
+        self.statusCallbackURL = statusCallbackURL
         self.hmacSecret = hmacSecret
         self.webhookToken = webhookToken
         self.messagesAPI = messagesAPI
@@ -159,26 +163,12 @@ public struct SMSAdapter: ChannelAdapter {
     /// The URL Twilio signed for `request`: `public_url`, plus `/status` for the status callback,
     /// plus the request's query. Nil unless the provider is Twilio.
     public func twilioSignedURL(for request: HTTPRequest) -> String? {
-        guard provider == .twilio, let publicURL else { return nil }
-        let base = request.subpath.hasSuffix("/status") ? Self.statusURL(publicURL) : publicURL
-        return request.query.isEmpty ? base : base + "?" + request.query
+        twilio?.signedURL(suffix: request.subpath.hasSuffix("/status") ? "status" : "", query: request.query)
     }
 
-    /// Content type, then the form (the signature covers decoded values, so decoding must come
-    /// first), then the signature, before any field is interpreted.
     private func verifiedTwilioForm(_ request: HTTPRequest) throws(ChannelError) -> [(String, String)] {
-        guard request.mediaType == "application/x-www-form-urlencoded" else {
-            throw .unsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded, not '\(request.mediaType)'")
-        }
-        guard let signature = request.headers["x-twilio-signature"], !signature.isEmpty else {
-            throw .badSignature("missing X-Twilio-Signature header")
-        }
-        let pairs = try FormURLEncoding.decode(request.body)
-        guard let authToken, let url = twilioSignedURL(for: request),
-              TwilioSignature.isValid(signature, authToken: authToken, url: url, parameters: pairs) else {
-            throw .badSignature("X-Twilio-Signature does not match (check auth_token and public_url)")
-        }
-        return pairs
+        guard let twilio else { throw .unknownRoute("channel '\(channelId)' has no Twilio route") }
+        return try twilio.verifiedForm(request, suffix: request.subpath.hasSuffix("/status") ? "status" : "")
     }
 
     private func verifyGeneric(_ request: HTTPRequest) throws(ChannelError) {
@@ -216,19 +206,4 @@ public struct SMSAdapter: ChannelAdapter {
         TwilioMessagesAPI.interpret(response)
     }
 
-    // MARK: Helpers
-
-    private static func baseURL(_ url: String, channelId: String) throws(ChannelConfigurationError) -> String {
-        let lower = url.lowercased()
-        guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), !url.contains("#"),
-              !url.unicodeScalars.contains(where: { $0.value <= 0x20 }) else {
-            throw ChannelConfigurationError(channelId: channelId, key: "public_url", problem: "must be an absolute http(s) URL without spaces or fragment")
-        }
-        return url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? url
-    }
-
-    /// The status callback's public URL: `public_url` + `/status`.
-    private static func statusURL(_ base: String) -> String {
-        base.hasSuffix("/") ? base + "status" : base + "/status"
-    }
 }
