@@ -1,0 +1,42 @@
+/// What the broker tells the telephony platform to do with a call: the answer to a `CallEvent`
+/// (DESIGN §10.5). The Voice channel renders it: TwiML for Twilio, `{"action":…}` for a PBX.
+public enum CallInstruction: Sendable, Equatable {
+    /// Play the IVR menu (`attempt` 1 is the first time, 2 the repeat after a digit outside it).
+    case menu(attempt: Int)
+    /// Hold the caller in the conversation's own wait: the greeting was played, the call waits
+    /// for an agent. `position` is 1 for the next call to be answered (nil: not known).
+    case queue(conversationId: String, position: Int?, waitedSeconds: Int)
+    /// Offer the caller voicemail (a recording that becomes a call-back task).
+    case voicemail(conversationId: String)
+    /// Connect the caller to an agent's endpoint (`+8613800000001`, `sip:1001@pbx`).
+    case bridge(endpoint: String)
+    /// End the call.
+    case hangup(reason: String)
+    /// Nothing to do: a report that needs no answer (a status callback).
+    case acknowledge
+}
+
+/// What applying a `CallEvent` asks the store to do, in order (the server maps each onto its
+/// scripts). The lifecycle never touches Redis itself: it stays pure and testable.
+public enum CallEffect: Sendable, Equatable {
+    /// Open the call's `voice` conversation; queue it for `skill` now when `enqueue` (no IVR menu).
+    case open(skill: String, enqueue: Bool)
+    /// Queue the (open, not yet queued) conversation for `skill`: the IVR's choice.
+    case enqueue(skill: String)
+    /// Take the conversation out of the queue (rescinding an offer) without counting an abandon:
+    /// the caller was sent to voicemail.
+    case divertToVoicemail
+    /// The caller hung up before an agent took the call (DESIGN §7 "Abandon"); `short` under the
+    /// short-abandon threshold.
+    case abandon(queueSeconds: Int, short: Bool)
+    /// The caller hung up while offered voicemail, before any recording arrived. The recording
+    /// may still come (its callback follows the call's end); the server closes the conversation
+    /// as unanswered only if none does within a grace period.
+    case voicemailHungUp
+    /// The bridged call ended: close the conversation into wrap-up with the talk time.
+    case closeIntoWrapup(talkSeconds: Int)
+    /// Add the recording as a `voicemail` part; the conversation is routed as a call-back task.
+    case addVoicemail(VoicemailRecording)
+    /// Attach the transcription to the voicemail part of `recordingId`.
+    case addTranscript(recordingId: String, text: String)
+}

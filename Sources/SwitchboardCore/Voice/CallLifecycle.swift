@@ -1,0 +1,246 @@
+/// The call state machine (DESIGN §10.5, §7 "Abandon"): what one `CallEvent` does to a call, given
+/// what is stored about it. Pure: the server reads the `CallRecord` and the `CallFacts`, applies
+/// the result's effects and writes the new record in one step, and answers with the instruction.
+///
+///     ringing ─▶ menu ─▶ queued ⇄ offered ─▶ bridged ─▶ ended (completed: wrap-up with talk time)
+///                  │        │  └─ voicemail_after ─▶ voicemail ─▶ recording ─▶ call-back task
+///                  │        └─ hang-up ─▶ ended (abandon; short under `shortAbandonSeconds`)
+///                  └─ no agent logged in and voicemail_when_no_agents ─▶ voicemail
+///
+/// Platforms deliver reports late, twice and out of order (Twilio retries a webhook it got no
+/// answer for; status callbacks race the TwiML requests). So: a report seen before (`reportId`)
+/// changes nothing; an ended call stays ended (an `answered` after `completed` is history, not a
+/// resurrection); a repeated `incoming` answers what the call is doing now; a wait poll after the
+/// call left the queue never puts it back.
+public enum CallLifecycle {
+    public static func apply(_ event: CallEvent, to stored: CallRecord?, facts: CallFacts, policy: CallPolicy) -> CallTransition {
+        var record = stored ?? CallRecord(phase: .ringing, startedAt: facts.now)
+        if let report = event.reportId {
+            guard !record.seenReports.contains(report) else {
+                return CallTransition(record: record, effects: [], instruction: current(record, facts), changed: false)
+            }
+            record.seenReports.insert(report)
+        }
+        var effects: [CallEffect] = []
+        let instruction: CallInstruction
+
+        switch event.step {
+        case .incoming:
+            guard stored == nil || record.phase == .ringing else {
+                // The platform retried the incoming webhook: answer what the call is doing now.
+                return CallTransition(record: record, effects: [], instruction: current(record, facts), changed: stored != record)
+            }
+            if policy.hasMenu {
+                record.phase = .menu
+                record.menuAttempts = 1
+                effects.append(.open(skill: policy.defaultSkill, enqueue: false))
+                instruction = .menu(attempt: 1)
+            } else if policy.voicemailWhenNoAgents, !facts.agentsLoggedIn {
+                record.phase = .voicemail
+                effects.append(.open(skill: policy.defaultSkill, enqueue: false))
+                instruction = facts.conversationId.map { .voicemail(conversationId: $0) } ?? .hangup(reason: "no conversation")
+            } else {
+                enqueue(&record, skill: policy.defaultSkill, facts: facts)
+                effects.append(.open(skill: policy.defaultSkill, enqueue: true))
+                instruction = queueInstruction(record, facts)
+            }
+
+        case .menuChoice(_, let skill):
+            guard record.phase == .menu else { return unchanged(record, stored, facts) }
+            if let skill {
+                effects += route(&record, skill: skill, facts: facts, policy: policy)
+            } else if record.menuAttempts < policy.menuAttempts {
+                record.menuAttempts += 1
+                return CallTransition(record: record, effects: [], instruction: .menu(attempt: record.menuAttempts), changed: true)
+            } else {
+                // A digit outside the menu, again: the default skill (issue 10 "Bad input").
+                effects += route(&record, skill: policy.defaultSkill, facts: facts, policy: policy)
+            }
+            instruction = current(record, facts)
+
+        case .waiting:
+            if record.phase == .queued || record.phase == .offered, let after = policy.voicemailAfterSeconds,
+               let queuedAt = record.queuedAt, facts.now - queuedAt >= Int64(after) * 1000 {
+                record.phase = .voicemail
+                effects.append(.divertToVoicemail)
+            }
+            instruction = current(record, facts)
+
+        case .answered:
+            guard record.phase == .offered || record.phase == .queued else { return unchanged(record, stored, facts) }
+            guard facts.conversationStatus == .assigned else { return unchanged(record, stored, facts) }
+            record.phase = .bridged
+            record.bridgedAt = facts.now
+            instruction = .acknowledge
+
+        case .ended(_, let duration, let queueSeconds):
+            switch record.phase {
+            case .ended:
+                return unchanged(record, stored, facts)
+            case .bridged:
+                let talk = duration.map { max(0, $0 - waitedSeconds(record, until: record.bridgedAt ?? facts.now)) }
+                    ?? Int((facts.now - (record.bridgedAt ?? facts.now)) / 1000)
+                effects.append(.closeIntoWrapup(talkSeconds: talk))
+            case .voicemail:
+                // The recording's callback often comes after the call's end (Twilio posts it once
+                // the file is ready): not an abandon; the server closes the conversation if no
+                // recording follows (`voicemailHungUp`).
+                if !record.hasVoicemail { effects.append(.voicemailHungUp) }
+            case .queued where facts.conversationStatus == .assigned, .offered where facts.conversationStatus == .assigned:
+                // `completed` overtook the agent leg's `answered`: the agent had the call.
+                effects.append(.closeIntoWrapup(talkSeconds: max(0, (duration ?? 0) - (queueSeconds ?? 0))))
+            case .ringing, .menu, .queued, .offered:
+                effects.append(abandon(record, queueSeconds: queueSeconds, facts: facts, policy: policy))
+            }
+            record.phase = .ended
+            record.endedAt = facts.now
+            instruction = .acknowledge
+
+        case .recording(let recording):
+            guard record.wentToVoicemail, !record.hasVoicemail else { return unchanged(record, stored, facts) }
+            record.hasVoicemail = true
+            effects.append(.addVoicemail(recording))
+            instruction = .hangup(reason: "voicemail recorded")
+
+        case .transcription(let recordingId, let text):
+            guard record.hasVoicemail else { return unchanged(record, stored, facts) }
+            effects.append(.addTranscript(recordingId: recordingId, text: text))
+            instruction = .acknowledge
+        }
+        if record.phase == .voicemail { record.wentToVoicemail = true }
+        return CallTransition(record: record, effects: effects, instruction: instruction, changed: record != stored || !effects.isEmpty)
+    }
+
+    /// The IVR chose `skill`: queue the call, or voicemail at once when nobody with the skill is
+    /// logged in and the channel says so.
+    private static func route(_ record: inout CallRecord, skill: String, facts: CallFacts, policy: CallPolicy) -> [CallEffect] {
+        if policy.voicemailWhenNoAgents, !facts.agentsLoggedIn {
+            record.phase = .voicemail
+            return []
+        }
+        enqueue(&record, skill: skill, facts: facts)
+        return [.enqueue(skill: skill)]
+    }
+
+    private static func enqueue(_ record: inout CallRecord, skill: String, facts: CallFacts) {
+        record.phase = .queued
+        record.skill = skill
+        record.queuedAt = facts.now
+    }
+
+    private static func abandon(_ record: CallRecord, queueSeconds: Int?, facts: CallFacts, policy: CallPolicy) -> CallEffect {
+        // The platform's QueueTime when it sent one; else our own clock from the enqueue.
+        let waited = queueSeconds ?? waitedSeconds(record, until: facts.now)
+        return .abandon(queueSeconds: waited, short: waited < policy.shortAbandonSeconds)
+    }
+
+    private static func waitedSeconds(_ record: CallRecord, until now: Int64) -> Int {
+        guard let queuedAt = record.queuedAt else { return 0 }
+        return Int(max(0, now - queuedAt) / 1000)
+    }
+
+    private static func unchanged(_ record: CallRecord, _ stored: CallRecord?, _ facts: CallFacts) -> CallTransition {
+        CallTransition(record: record, effects: [], instruction: current(record, facts), changed: record != stored)
+    }
+
+    private static func queueInstruction(_ record: CallRecord, _ facts: CallFacts) -> CallInstruction {
+        guard let conversationId = facts.conversationId else { return .hangup(reason: "no conversation") }
+        return .queue(conversationId: conversationId, position: facts.queuePosition, waitedSeconds: waitedSeconds(record, until: facts.now))
+    }
+
+    /// What the call should be doing in its present phase: the answer to a repeated or late request.
+    static func current(_ record: CallRecord, _ facts: CallFacts) -> CallInstruction {
+        switch record.phase {
+        case .ringing, .menu: return .menu(attempt: max(1, record.menuAttempts))
+        case .queued, .offered: return queueInstruction(record, facts)
+        case .voicemail:
+            guard !record.hasVoicemail else { return .hangup(reason: "voicemail recorded") }
+            return facts.conversationId.map { .voicemail(conversationId: $0) } ?? .hangup(reason: "no conversation")
+        case .bridged: return facts.agentEndpoint.map { .bridge(endpoint: $0) } ?? .acknowledge
+        case .ended: return .hangup(reason: "the call has ended")
+        }
+    }
+}
+
+/// One call's stored state (DESIGN §10.5).
+public struct CallRecord: Sendable, Equatable, Codable {
+    public var phase: CallPhase
+    /// Milliseconds since the epoch.
+    public var startedAt: Int64
+    public var queuedAt: Int64?
+    public var bridgedAt: Int64?
+    public var endedAt: Int64?
+    public var skill: String?
+    public var menuAttempts = 0
+    public var wentToVoicemail = false
+    public var hasVoicemail = false
+    /// Reports already applied (`CallEvent.reportId`).
+    public var seenReports: Set<String> = []
+
+    public init(phase: CallPhase, startedAt: Int64) {
+        self.phase = phase
+        self.startedAt = startedAt
+    }
+}
+
+public enum CallPhase: String, Sendable, Equatable, Codable, CaseIterable {
+    case ringing, menu, queued, offered, bridged, voicemail, ended
+}
+
+/// What the store knows at the moment of the decision, read with the record.
+public struct CallFacts: Sendable, Equatable {
+    /// Milliseconds since the epoch.
+    public var now: Int64
+    /// The call's conversation, once opened.
+    public var conversationId: String?
+    public var conversationStatus: ConversationStatus?
+    /// 1 for the next call to be answered; nil when not queued.
+    public var queuePosition: Int?
+    /// Whether anyone with the call's skill is logged in (for `voicemail_when_no_agents`).
+    public var agentsLoggedIn: Bool
+    /// The endpoint the call was bridged to, if it was.
+    public var agentEndpoint: String?
+
+    public init(now: Int64, conversationId: String? = nil, conversationStatus: ConversationStatus? = nil,
+                queuePosition: Int? = nil, agentsLoggedIn: Bool = true, agentEndpoint: String? = nil) {
+        self.now = now
+        self.conversationId = conversationId
+        self.conversationStatus = conversationStatus
+        self.queuePosition = queuePosition
+        self.agentsLoggedIn = agentsLoggedIn
+        self.agentEndpoint = agentEndpoint
+    }
+}
+
+/// The channel's call settings the lifecycle needs.
+public struct CallPolicy: Sendable, Equatable {
+    public var defaultSkill: String
+    public var hasMenu: Bool
+    /// How many times the menu plays before a digit outside it means the default skill (the
+    /// first time and one repeat).
+    public var menuAttempts: Int
+    /// Seconds in the queue after which the caller is offered voicemail (nil: never).
+    public var voicemailAfterSeconds: Int?
+    public var voicemailWhenNoAgents: Bool
+    /// Abandons under this many seconds are counted apart (DESIGN §7: 5 s, as centres do).
+    public var shortAbandonSeconds: Int
+
+    public init(defaultSkill: String, hasMenu: Bool = false, menuAttempts: Int = 2, voicemailAfterSeconds: Int? = 120,
+                voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5) {
+        self.defaultSkill = defaultSkill
+        self.hasMenu = hasMenu
+        self.menuAttempts = menuAttempts
+        self.voicemailAfterSeconds = voicemailAfterSeconds
+        self.voicemailWhenNoAgents = voicemailWhenNoAgents
+        self.shortAbandonSeconds = shortAbandonSeconds
+    }
+}
+
+/// The result of one `CallLifecycle.apply`: the record to store (only when `changed`), the
+/// effects to apply with it, and the answer to the platform.
+public struct CallTransition: Sendable, Equatable {
+    public var record: CallRecord
+    public var effects: [CallEffect]
+    public var instruction: CallInstruction
+    public var changed: Bool
+}
