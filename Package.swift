@@ -41,6 +41,8 @@ let package = Package(
         // Twilio's webhook signature and form fields, shared by the SMS and Voice channels.
         .target(name: "TwilioSupport", dependencies: ["SwitchboardCore", "SwitchboardCrypto"], path: "Channels/Twilio"),
         .target(name: "SMSChannel", dependencies: ["SwitchboardCore", "COpenSSL", "SwitchboardCrypto", "TwilioSupport"], path: "Channels/SMS"),
+        // Voice: Twilio Voice webhooks and TwiML, a generic JSON form for PBXs (DESIGN §10.5).
+        .target(name: "VoiceChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport"], path: "Channels/Voice"),
         // WeChat: libxml2 (entities off, no network) reads the callback XML (DESIGN §10.3).
         .target(name: "WeChatChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CLibXML2"], path: "Channels/WeChat"),
 
@@ -83,7 +85,8 @@ let package = Package(
                           path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WebChatChannel", "WeChatChannel"],
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WebChatChannel", "WeChatChannel",
+                                                         "VoiceChannel"],
                     resources: [.copy("Fixtures")]),
         // A throwaway redis-server per test case, shared by the integration tiers.
         .target(name: "SwitchboardTestSupport", dependencies: ["SwitchboardRedis"], path: "Tests/Support"),
