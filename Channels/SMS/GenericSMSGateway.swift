@@ -10,17 +10,10 @@ import SwitchboardCrypto
 /// Both are answered `{"ok":true}`.
 enum GenericSMSGateway {
     static let acknowledgement = HTTPResponse(status: 200, text: #"{"ok":true}"#)
-    static let signaturePrefix = "sha256="
-
     /// Checks the signature header against the raw body in constant time.
     static func verify(signatureHeader: String?, body: [UInt8], secret: String) throws(ChannelError) {
-        guard let header = signatureHeader, !header.isEmpty else { throw .badSignature("missing X-Signature header") }
-        guard header.hasPrefix(signaturePrefix), let given = Hex.decode(header.dropFirst(signaturePrefix.count)),
-              given.count == Digest.sha256Length else {
-            throw .badSignature("X-Signature must be 'sha256=' followed by 64 hex digits")
-        }
-        guard ConstantTime.equals(Digest.hmacSHA256(key: secret.utf8, body), given) else {
-            throw .badSignature("X-Signature does not match the body")
+        if let problem = HMACSignatureHeader.problem(header: signatureHeader, body: body, secret: secret) {
+            throw .badSignature(problem.message)
         }
     }
 

@@ -1,11 +1,10 @@
 import Foundation
-import SwitchboardCore
 
 /// Decodes a provider's JSON body and turns decoding failures into `ChannelError.malformed`
 /// messages that name the field (`missing field 'phone_number' in [1]`), so a gateway operator
 /// can see what their push got wrong (DESIGN §9: 400 bad input, with a clear message).
-enum JSONBody {
-    static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], what: String) throws(ChannelError) -> T {
+public enum JSONBody {
+    public static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], what: String) throws(ChannelError) -> T {
         // RFC 8259 §8.1: JSON exchanged between systems is UTF-8. Checked first so the error says so.
         guard UTF8Text.decode(body) != nil else { throw .malformed("\(what): body is not valid UTF-8") }
         do {
