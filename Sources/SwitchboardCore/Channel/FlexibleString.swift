@@ -1,9 +1,10 @@
 /// A JSON value some gateways send as a number and others as a string (Aliyun's `sequence_id` is
-/// documented as Number; `dest_code` as String but numeric in practice). Kept as its text.
-struct FlexibleString: Decodable, Sendable, Equatable {
-    var text: String
+/// documented as Number; `dest_code` as String but numeric in practice; Twilio's error `code` is a
+/// number). Kept as its text.
+public struct FlexibleString: Decodable, Sendable, Equatable {
+    public var text: String
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             text = string
