@@ -3,7 +3,7 @@
 # .build-fuzz/fuzz/<name>, or only the names given as arguments.
 #
 # 1. SwiftPM builds the library modules the targets test (SwitchboardCore, SwitchboardCrypto,
-#    TwilioSupport, SMSChannel, WeChatChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
+#    TwilioSupport, SMSChannel, WeChatChannel, VoiceChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
 #    libFuzzer (-sanitize=fuzzer: coverage counters, no main) and AddressSanitizer, with
 #    -enable-testing so a target can `@testable import` an internal entry point. The regular .build
 #    and `swift build` never see these flags or the targets.
@@ -15,9 +15,9 @@ SCRATCH=.build-fuzz
 CONFIG=release
 FLAGS=(-sanitize=fuzzer,address -g)
 LINK=(-use-ld=lld)
-MODULES=(SwitchboardCore SwitchboardCrypto TwilioSupport SMSChannel WeChatChannel Yams)
+MODULES=(SwitchboardCore SwitchboardCrypto TwilioSupport SMSChannel WeChatChannel VoiceChannel Yams)
 
-for target in SMSChannel WeChatChannel; do
+for target in SMSChannel WeChatChannel VoiceChannel; do
     swift build -c "$CONFIG" --scratch-path "$SCRATCH" --target "$target" -Xswiftc -enable-testing \
         $(printf -- '-Xswiftc %s ' "${FLAGS[@]}") 2>&1 | grep -v '^\[' || true
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "fuzz: swift build --target $target failed" >&2; exit 1; }
