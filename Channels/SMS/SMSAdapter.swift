@@ -51,13 +51,7 @@ public struct SMSAdapter: ChannelAdapter {
         guard config.kind == .sms else {
             throw ChannelConfigurationError(channelId: id, key: "kind", problem: "must be 'sms' for the SMS adapter, not '\(config.kind.rawValue)'")
         }
-        let choices = SMSProvider.allCases.map(\.rawValue).joined(separator: ", ")
-        guard let providerName = config.provider, !providerName.isEmpty else {
-            throw .missing(id, "provider", because: "(one of \(choices))")
-        }
-        guard let provider = SMSProvider(rawValue: providerName) else {
-            throw ChannelConfigurationError(channelId: id, key: "provider", problem: "must be one of \(choices), not '\(providerName)'")
-        }
+        let provider = try config.providerCase(SMSProvider.self)
         let settings = config.settings
         func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
 

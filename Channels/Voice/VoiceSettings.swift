@@ -60,15 +60,10 @@ struct VoiceSettings: Sendable {
         func error(_ key: String, _ problem: String) -> ChannelConfigurationError {
             ChannelConfigurationError(channelId: id, key: key, problem: problem)
         }
-        let choices = Provider.allCases.map(\.rawValue).joined(separator: ", ")
-        guard let name = config.provider, !name.isEmpty else { throw .missing(id, "provider", because: "(one of \(choices))") }
-        guard let provider = Provider(rawValue: name) else { throw error("provider", "must be one of \(choices), not '\(name)'") }
+        let provider = try config.providerCase(Provider.self)
         let allowed = Self.allowed[provider] ?? []
-        // `menu` is a mapping: its flattened keys (`menu.prompt`, `menu.options.1`) belong to it.
-        if let unknown = config.settings.keys.sorted().first(where: { key in
-            !allowed.contains(key) && !(key.hasPrefix("menu.") && allowed.contains("menu"))
-        }) {
-            throw error(unknown, "is not a setting of a \(name) voice channel (settings: \(allowed.joined(separator: ", ")))")
+        if let unknown = config.unknownSettings(allowed: allowed).first {
+            throw error(unknown, "is not a setting of a \(provider.rawValue) voice channel (settings: \(allowed.joined(separator: ", ")))")
         }
         func known(_ skill: String, _ key: String) throws(ChannelConfigurationError) -> String {
             guard environment.skills.isEmpty || environment.skills.contains(skill) else {

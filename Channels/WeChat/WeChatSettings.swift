@@ -39,11 +39,9 @@ struct WeChatSettings: Sendable {
         func error(_ key: String, _ problem: String) -> ChannelConfigurationError {
             ChannelConfigurationError(channelId: id, key: key, problem: problem)
         }
-        let choices = Provider.allCases.map(\.rawValue).joined(separator: ", ")
-        guard let name = config.provider, !name.isEmpty else { throw .missing(id, "provider", because: "(one of \(choices))") }
-        guard let provider = Provider(rawValue: name) else { throw error("provider", "must be one of \(choices), not '\(name)'") }
+        let provider = try config.providerCase(Provider.self)
         if let unknown = config.unknownSettings(allowed: Self.allowed[provider] ?? []).first {
-            throw error(unknown, "is not a setting of a \(name) channel (settings: \((Self.allowed[provider] ?? []).joined(separator: ", ")))")
+            throw error(unknown, "is not a setting of a \(provider.rawValue) channel (settings: \((Self.allowed[provider] ?? []).joined(separator: ", ")))")
         }
         func required(_ key: String, _ why: String) throws(ChannelConfigurationError) -> String {
             guard let value = config.value(key) else { throw .missing(id, key, because: why) }

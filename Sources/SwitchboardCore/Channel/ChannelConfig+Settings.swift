@@ -24,6 +24,17 @@ extension ChannelConfig {
         }.sorted { $0.key < $1.key }
     }
 
+    /// The channel's `provider` as one of `P`'s cases; missing or another name is an error that
+    /// lists the choices.
+    public func providerCase<P: RawRepresentable & CaseIterable>(_ type: P.Type) throws(ChannelConfigurationError) -> P where P.RawValue == String {
+        let choices = P.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = provider, !name.isEmpty else { throw .missing(id, "provider", because: "(one of \(choices))") }
+        guard let chosen = P(rawValue: name) else {
+            throw ChannelConfigurationError(channelId: id, key: "provider", problem: "must be one of \(choices), not '\(name)'")
+        }
+        return chosen
+    }
+
     /// Every setting key that is not in `allowed` (or under an allowed mapping), for a factory to
     /// refuse typos by name: `welcom` is an error, not a silent default.
     public func unknownSettings(allowed: [String]) -> [String] {
