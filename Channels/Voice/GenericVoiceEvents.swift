@@ -5,7 +5,7 @@ import SwitchboardCrypto
 /// small ESL/AGI script (DESIGN §10.5; issue 10 item 5). One event per request:
 ///
 ///     POST /v1/channels/<id>/events      X-Signature: sha256=<hex HMAC-SHA256(hmac_secret, body)>
-///     {"event":"call.incoming","call_id":"…","from":"+86…","to":"12345","digits":"2"}
+///     {"event":"call.incoming","call_id":"…","from":"+86…","to":"12345","digits":"2"|"skill":"complaints"}
 ///     {"event":"call.menu","call_id":"…","digits":"2"}                 (the PBX played our menu)
 ///     {"event":"call.waiting","call_id":"…"}                           (ask again what to do)
 ///     {"event":"call.status","call_id":"…","status":"answered|completed|busy|failed|no-answer|canceled",
@@ -13,8 +13,9 @@ import SwitchboardCrypto
 ///     {"event":"call.voicemail","call_id":"…","recording_url":"https://…","recording_id":"…",
 ///      "duration":42,"transcript":"…"}
 ///
-/// Answered with the instruction as JSON (`GenericVoiceAnswer`). `digits` on `call.incoming` is
-/// the IVR done by the PBX: the call is queued for the digit's skill at once.
+/// Answered with the instruction as JSON (`GenericVoiceAnswer`). `skill` (a declared skill) or
+/// `digits` (mapped by the channel's `menu.options`) on `call.incoming` is the IVR done by the
+/// PBX: the call is queued for that skill at once, without the broker's menu.
 enum GenericVoiceEvents {
     static let maxIdBytes = 128
 
@@ -24,6 +25,7 @@ enum GenericVoiceEvents {
         var from: String?
         var to: String?
         var digits: String?
+        var skill: String?
         var status: String?
         var duration: Int?
         var queue_time: Int?
@@ -43,7 +45,7 @@ enum GenericVoiceEvents {
     }
 
     /// The events of one verified body, in the order they apply.
-    static func events(_ bytes: [UInt8], menu: VoiceSettings.Menu?) throws(ChannelError) -> [CallEvent] {
+    static func events(_ bytes: [UInt8], menu: VoiceSettings.Menu?, skills: [String] = []) throws(ChannelError) -> [CallEvent] {
         let body = try JSONBody.decode(Body.self, from: bytes, what: "voice event")
         let callId = body.call_id.text
         guard !callId.isEmpty, callId.utf8.count <= maxIdBytes, callId.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -54,12 +56,16 @@ enum GenericVoiceEvents {
         func make(_ step: CallStep, report: String? = nil) -> CallEvent {
             CallEvent(callId: callId, caller: caller, to: body.to, reportId: report, step: step)
         }
-        func choice() throws(ChannelError) -> CallEvent {
+        func keypad() throws(ChannelError) -> String? {
             let digits = body.digits.flatMap { $0.isEmpty ? nil : $0 }
             if let digits, digits.count > 32 || !digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "*" || $0 == "#") }) {
                 throw .malformed("field 'digits' must be keypad digits")
             }
-            return make(.menuChoice(digits: digits, skill: digits.flatMap { menu?.options[$0] }))
+            return digits
+        }
+        func choice() throws(ChannelError) -> CallEvent {
+            let digits = try keypad()
+            return make(.menuChoice(digits: digits, skill: digits.flatMap { menu?.options[$0] }, attempt: nil))
         }
         for (name, value) in [("duration", body.duration), ("queue_time", body.queue_time)] where (value ?? 0) < 0 {
             throw .malformed("field '\(name)' must not be negative")
@@ -68,7 +74,15 @@ enum GenericVoiceEvents {
         case "call.incoming":
             guard body.from != nil else { throw .malformed("missing field 'from'") }
             if let to = body.to, to.utf8.count > maxIdBytes { throw .malformed("field 'to' is longer than \(maxIdBytes) bytes") }
-            return body.digits == nil ? [make(.incoming)] : [make(.incoming), try choice()]
+            if let skill = body.skill {
+                guard skills.isEmpty || skills.contains(skill) else {
+                    throw .malformed("field 'skill' names no declared skill ('\(skill.prefix(64))')")
+                }
+                return [make(.incoming(skill: skill))]
+            }
+            // Digits outside the menu: its default skill, as the broker's own menu would decide.
+            let digits = try keypad()
+            return [make(.incoming(skill: digits.flatMap { pressed in menu.map { $0.options[pressed] ?? $0.defaultSkill } }))]
         case "call.menu":
             return [try choice()]
         case "call.waiting":
@@ -107,11 +121,11 @@ enum GenericVoiceAnswer {
             let options = (settings.menu?.options ?? [:]).sorted { $0.key < $1.key }
                 .map { "\(JSONString.quote($0.key)):\(JSONString.quote($0.value))" }.joined(separator: ",")
             return #"{"action":"menu","attempt":\#(attempt),"prompt":\#(JSONString.quote(settings.menu?.prompt ?? "")),"options":{\#(options)}}"#
-        case .queue(let conversationId, let position, let waited):
+        case .queue(let position, let waited):
             let at = position.map { #","position":\#($0)"# } ?? ""
-            return #"{"action":"queue","conversationId":\#(JSONString.quote(conversationId))\#(at),"waited":\#(waited)}"#
-        case .voicemail(let conversationId):
-            return #"{"action":"voicemail","conversationId":\#(JSONString.quote(conversationId)),"prompt":\#(JSONString.quote(settings.voicemailPrompt)),"maxLength":\#(settings.voicemailMaxLengthSeconds)}"#
+            return #"{"action":"queue"\#(at),"waited":\#(waited)}"#
+        case .voicemail:
+            return #"{"action":"voicemail","prompt":\#(JSONString.quote(settings.voicemailPrompt)),"maxLength":\#(settings.voicemailMaxLengthSeconds)}"#
         case .bridge(let endpoint):
             return #"{"action":"bridge","endpoint":\#(JSONString.quote(endpoint))}"#
         case .hangup(let reason):

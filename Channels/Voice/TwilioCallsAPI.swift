@@ -8,9 +8,13 @@ import SwitchboardCrypto
 ///
 ///     POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json   Twiml=<Response>…</Response>
 ///
-/// Sent as an outbox `.action` delivery: retried, never doubled (the outbox key is
-/// `<CallSid>:<offer>`). Updating a call twice with the same `<Dial>` would ring the agent twice,
-/// so only an answer that says nothing happened (no response, 429, 5xx) is retried.
+/// Sent as an outbox `.action` delivery, once per acceptance (the outbox key is
+/// `<CallSid>:<offer>`). A second update with the same `<Dial>` would restart it (the agent's
+/// phone rings again, or a bridge already up is cut), so only an answer that proves Twilio did
+/// nothing (429, "Too Many Requests") is retried. A lost answer (timeout, 5xx) is not: if the
+/// update did not take, the caller is still on hold, and the next wait request (every
+/// `position_every` seconds) finds the call accepted and moves the caller to the agent itself
+/// (`CallLifecycle.current`: `<Leave/>`, then the `<Dial>`).
 struct TwilioCallsAPI: Sendable, Equatable {
     var apiBase: String
     var accountSid: String
@@ -35,7 +39,10 @@ struct TwilioCallsAPI: Sendable, Equatable {
     /// which the server turns into an abandon and tells the agent plainly.
     static func interpret(_ response: TransportResponse) -> DeliveryOutcome {
         let status = response.status
-        if status == 0 { return .retry(reason: "no response from Twilio (\(response.error ?? "connection failed or timed out"))") }
+        if status == 0 {
+            // Unknown whether Twilio acted: not retried (see above); the wait request recovers.
+            return .sent(providerId: nil)
+        }
         if (200..<300).contains(status) {
             let sid = (try? JSONDecoder().decode(Resource.self, from: Data(response.body)))?.sid
             return .sent(providerId: sid)
@@ -46,7 +53,8 @@ struct TwilioCallsAPI: Sendable, Equatable {
         if status == 404 || code.map(callGoneCodes.contains) == true {
             return .failed(reason: reason, agentHint: callGoneHint)
         }
-        if status == 429 || (500..<600).contains(status) { return .retry(reason: reason) }
+        if status == 429 { return .retry(reason: reason) }
+        if (500..<600).contains(status) { return .sent(providerId: nil) }
         return .failed(reason: reason, agentHint: "无法接通来电（\(reason)），请联系管理员。")
     }
 

@@ -17,7 +17,8 @@ enum TwilioVoiceCallback {
         let leg = try query.single("leg")
         let agentLeg = route == .status && leg == "agent"
         let callId = try id(agentLeg ? form.required("ParentCallSid") : form.required("CallSid"), field: agentLeg ? "ParentCallSid" : "CallSid")
-        let caller = try identity(form.single(agentLeg ? "To" : "From"))
+        // The agent leg's From/To are our caller id and the agent's own number, not the caller.
+        let caller = agentLeg ? Identity(kind: .voice, address: "anonymous") : try identity(form.single("From"))
         let to = try form.single("To").map { value throws(ChannelError) in try bounded(value, field: "To", max: maxIdBytes) }
         func make(_ step: CallStep, report: String? = nil) -> CallEvent {
             CallEvent(callId: callId, caller: caller, to: agentLeg ? nil : to, reportId: report, step: step)
@@ -28,13 +29,18 @@ enum TwilioVoiceCallback {
             guard ["ringing", "in-progress", "queued"].contains(status) else {
                 throw .malformed("field 'CallStatus' of an incoming call must be ringing, found '\(status.prefix(32))'")
             }
-            return make(.incoming)
+            return make(.incoming(skill: nil))
         case .gather:
             let digits = try form.single("Digits").flatMap { $0.isEmpty ? nil : $0 }
             if let digits, digits.count > 32 || !digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "*" || $0 == "#") }) {
                 throw .malformed("field 'Digits' must be keypad digits")
             }
-            return make(.menuChoice(digits: digits, skill: digits.flatMap { menu?.options[$0] }))
+            // `?attempt=N` is ours (VoiceTwiMLRenderer writes it into the `<Gather action>`).
+            let attempt = try query.single("attempt").map { value throws(ChannelError) -> Int in
+                guard value.count <= 2, let n = Int(value), n >= 1 else { throw .malformed("query 'attempt' must be a small number") }
+                return n
+            }
+            return make(.menuChoice(digits: digits, skill: digits.flatMap { menu?.options[$0] }, attempt: attempt))
         case .wait:
             return make(.waiting)
         case .queue:
@@ -42,14 +48,19 @@ enum TwilioVoiceCallback {
             switch try form.required("QueueResult") {
             case "leave": return make(.waiting)
             case "hangup": return make(.ended(.completed, durationSeconds: nil, queueSeconds: waited), report: "queue-hangup")
-            case "bridged", "redirected": return nil
-            case "queue-full", "system-error", "error": return make(.ended(.failed, durationSeconds: nil, queueSeconds: waited), report: "queue-error")
+            // Left the queue for the agent (or on our update-call request): the status callbacks
+            // say the rest (https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action-parameters).
+            case "bridged", "bridging-in-process", "redirected", "redirected-from-bridged": return nil
+            // Twilio's queue failed, not the caller: voicemail rather than a lost call.
+            case "queue-full", "system-error", "error": return make(.queueFailed, report: "queue-error")
             case let other: throw .malformed("field 'QueueResult' has unknown value '\(other.prefix(32))'")
             }
         case .status:
             let status = try form.required("CallStatus")
             let sequence = try form.single("SequenceNumber").map { value throws(ChannelError) in try id(value, field: "SequenceNumber") }
-            let report = (agentLeg ? "agent:" : "call:") + (sequence ?? status)
+            // The agent leg numbers its reports itself, and a second bridge (after a transfer)
+            // is a new leg: its CallSid is part of the key.
+            let report = agentLeg ? "agent:\(try id(form.required("CallSid"), field: "CallSid")):\(sequence ?? status)" : "call:" + (sequence ?? status)
             switch status {
             case "queued", "initiated", "ringing": return nil
             case "in-progress", "answered":
@@ -57,10 +68,12 @@ enum TwilioVoiceCallback {
                 // leg's answer means the bridge is up.
                 return agentLeg ? make(.answered, report: report) : nil
             case "completed", "busy", "failed", "no-answer", "canceled":
-                guard !agentLeg else { return nil }   // the caller's call decides how the call ended
-                let callDuration = try form.single("CallDuration")
-                let legacyDuration = try form.single("Duration")
-                let duration = try seconds(callDuration ?? legacyDuration, field: "CallDuration")
+                // `CallDuration` is seconds (`Duration`, the billed minutes, is not read).
+                let duration = try seconds(form.single("CallDuration"), field: "CallDuration")
+                if agentLeg {
+                    // The agent leg's end is the talk time; the caller's call decides how the call ended.
+                    return status == "completed" ? make(.agentLegEnded(durationSeconds: duration), report: report) : nil
+                }
                 return make(.ended(CallEnd(rawValue: status)!, durationSeconds: duration, queueSeconds: nil), report: report)
             default:
                 throw .malformed("field 'CallStatus' has unknown value '\(status.prefix(32))'")

@@ -7,7 +7,9 @@ import TwilioSupport
 /// Both providers: `skill` (common), `greeting` (text said in Chinese) or `greeting_audio` (a URL
 /// played), `say_voice` (Twilio's `voice` attribute), `menu: {prompt, options: {digit: skill},
 /// default}`, `voicemail_after` (default 120 s; `0s` never), `voicemail_when_no_agents` (default
-/// true), `voicemail_prompt`, `voicemail_max_length` (default 120 s), `voice_offer_timeout`
+/// true), `voicemail_prompt`, `voicemail_max_length` (default 120 s), `voicemail_transcribe`
+/// (default false: Twilio's recording transcription understands English only,
+/// https://www.twilio.com/docs/voice/twiml/record#transcribe; a PBX sends its own), `voice_offer_timeout`
 /// (default 15 s), `position_every` (default 30 s), `hold_music` (a URL), `caller_id`.
 /// `twilio`: `account_sid`, `auth_token`, `public_url` (the incoming-call URL configured at
 /// Twilio: the signature base, and the base of every callback URL the broker writes into TwiML),
@@ -35,6 +37,7 @@ struct VoiceSettings: Sendable {
     let voicemailWhenNoAgents: Bool
     let voicemailPrompt: String
     let voicemailMaxLengthSeconds: Int
+    let voicemailTranscribe: Bool
     let offerTimeoutSeconds: Int
     let positionEverySeconds: Int
     let holdMusic: String?
@@ -48,7 +51,7 @@ struct VoiceSettings: Sendable {
     let controlURL: String?
 
     static let common = ["greeting", "greeting_audio", "say_voice", "menu", "voicemail_after", "voicemail_when_no_agents",
-                         "voicemail_prompt", "voicemail_max_length", "voice_offer_timeout", "position_every", "hold_music", "caller_id"]
+                         "voicemail_prompt", "voicemail_max_length", "voicemail_transcribe", "voice_offer_timeout", "position_every", "hold_music", "caller_id"]
     static let allowed: [Provider: [String]] = [
         .twilio: common + ["account_sid", "auth_token", "public_url", "api_base"],
         .generic: common + ["hmac_secret", "control_url"],
@@ -116,11 +119,16 @@ struct VoiceSettings: Sendable {
         }
         let after = try seconds("voicemail_after", default: 120, allowZero: true)
         voicemailAfterSeconds = after == 0 ? nil : after
-        switch config.value("voicemail_when_no_agents") ?? "true" {
-        case "true", "yes", "on": voicemailWhenNoAgents = true
-        case "false", "no", "off": voicemailWhenNoAgents = false
-        case let other: throw error("voicemail_when_no_agents", "must be true or false, found '\(other)'")
+        func flag(_ key: String, default value: Bool) throws(ChannelConfigurationError) -> Bool {
+            switch config.value(key) {
+            case nil: return value
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            case let other?: throw error(key, "must be true or false, found '\(other)'")
+            }
         }
+        voicemailWhenNoAgents = try flag("voicemail_when_no_agents", default: true)
+        voicemailTranscribe = try flag("voicemail_transcribe", default: false)
         voicemailPrompt = config.value("voicemail_prompt") ?? Self.defaultVoicemailPrompt
         voicemailMaxLengthSeconds = try seconds("voicemail_max_length", default: 120)
         offerTimeoutSeconds = try seconds("voice_offer_timeout", default: 15)

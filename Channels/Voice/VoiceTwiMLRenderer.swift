@@ -14,7 +14,9 @@ struct VoiceTwiMLRenderer: Sendable {
     static let noMessage = "没有收到您的留言，再见。"
     static let busy = "系统繁忙，请稍后再拨。"
 
-    func render(_ instruction: CallInstruction, on route: TwilioVoiceRoute) -> TwiML {
+    /// `callId` names the call's own Twilio queue (`<Enqueue>`): one queue per call, so the
+    /// broker's routing, not Twilio's queue order, decides who is answered next.
+    func render(_ instruction: CallInstruction, on route: TwilioVoiceRoute, callId: String) -> TwiML {
         var verbs: [TwiML.Element] = []
         // The greeting plays once, on the incoming call.
         if route == .incoming, let greeting = greetingVerb() { verbs.append(greeting) }
@@ -25,13 +27,13 @@ struct VoiceTwiMLRenderer: Sendable {
                                                   ("action", verifier.url(suffix: TwilioVoiceRoute.gather.suffix) + "?attempt=\(attempt)"),
                                                   ("method", "POST")],
                                        children: [say(menu.prompt)]))
-        case .queue(let conversationId, let position, _):
+        case .queue(let position, _):
             if route == .wait {
                 verbs += holdVerbs(position: position)
             } else {
                 verbs.append(TwiML.Element("Enqueue", [("waitUrl", verifier.url(suffix: TwilioVoiceRoute.wait.suffix)), ("waitUrlMethod", "POST"),
                                                       ("action", verifier.url(suffix: TwilioVoiceRoute.queue.suffix)), ("method", "POST")],
-                                           text: conversationId))
+                                           text: callId))
             }
         case .voicemail:
             if route == .wait {
@@ -40,14 +42,18 @@ struct VoiceTwiMLRenderer: Sendable {
                 verbs.append(say(settings.voicemailPrompt))
                 verbs.append(TwiML.Element("Record", [("action", verifier.url(suffix: TwilioVoiceRoute.recording.suffix)), ("method", "POST"),
                                                      ("maxLength", String(settings.voicemailMaxLengthSeconds)), ("finishOnKey", "#"),
-                                                     ("playBeep", "true"), ("transcribe", "true"),
-                                                     ("transcribeCallback", verifier.url(suffix: TwilioVoiceRoute.transcription.suffix))]))
+                                                     ("playBeep", "true")]
+                                                    + (settings.voicemailTranscribe
+                                                       ? [("transcribe", "true"), ("transcribeCallback", verifier.url(suffix: TwilioVoiceRoute.transcription.suffix))]
+                                                       : [])))
                 // Reached only when nothing was recorded (Twilio goes on after an empty <Record>).
                 verbs.append(say(Self.noMessage))
                 verbs.append(TwiML.Element("Hangup"))
             }
         case .bridge(let endpoint):
-            verbs.append(dial(endpoint))
+            // `<Dial>` is not allowed in a waitUrl document: leave the queue, and the `<Enqueue
+            // action>` request that follows (QueueResult=leave) is answered with the `<Dial>`.
+            verbs.append(route == .wait ? TwiML.Element("Leave") : dial(endpoint))
         case .hangup:
             if route == .recording {
                 verbs.append(say(Self.thanks))

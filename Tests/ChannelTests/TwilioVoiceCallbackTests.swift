@@ -16,10 +16,10 @@ final class TwilioVoiceCallbackTests: XCTestCase {
 
     func testEachRouteBecomesItsStep() throws {
         let incoming = try XCTUnwrap(event(.incoming, [("CallStatus", "ringing")]))
-        XCTAssertEqual(incoming, CallEvent(callId: sid, caller: Identity(kind: .voice, address: "+8613800000001"), to: "+8610690000", step: .incoming))
-        XCTAssertEqual(try event(.gather, [("Digits", "2")])?.step, .menuChoice(digits: "2", skill: "complaints"))
-        XCTAssertEqual(try event(.gather, [("Digits", "7")])?.step, .menuChoice(digits: "7", skill: nil))
-        XCTAssertEqual(try event(.gather, [])?.step, .menuChoice(digits: nil, skill: nil))
+        XCTAssertEqual(incoming, CallEvent(callId: sid, caller: Identity(kind: .voice, address: "+8613800000001"), to: "+8610690000", step: .incoming(skill: nil)))
+        XCTAssertEqual(try event(.gather, [("Digits", "2")])?.step, .menuChoice(digits: "2", skill: "complaints", attempt: nil))
+        XCTAssertEqual(try event(.gather, [("Digits", "7")])?.step, .menuChoice(digits: "7", skill: nil, attempt: nil))
+        XCTAssertEqual(try event(.gather, [])?.step, .menuChoice(digits: nil, skill: nil, attempt: nil))
         XCTAssertEqual(try event(.wait, [("QueuePosition", "1"), ("QueueTime", "12")])?.step, .waiting)
         XCTAssertEqual(try event(.queue, [("QueueResult", "leave"), ("QueueTime", "120")])?.step, .waiting)
         let hungUp = try XCTUnwrap(event(.queue, [("QueueResult", "hangup"), ("QueueTime", "33")]))
@@ -40,7 +40,21 @@ final class TwilioVoiceCallbackTests: XCTestCase {
                                                   query: TwilioForm([("leg", "agent")]), menu: menu)
         XCTAssertEqual(agent?.callId, sid)
         XCTAssertEqual(agent?.step, .answered)
-        XCTAssertEqual(agent?.reportId, "agent:0")
+        XCTAssertEqual(agent?.reportId, "agent:CAagentleg:0")
+        XCTAssertEqual(agent?.caller.address, "anonymous", "the agent leg's To is the agent, not the caller")
+        let agentDone = try TwilioVoiceCallback.event(.status, form: TwilioForm([("CallSid", "CAagentleg"), ("ParentCallSid", sid),
+                                                                                  ("CallStatus", "completed"), ("CallDuration", "61"),
+                                                                                  ("Duration", "2"), ("SequenceNumber", "1")]),
+                                                      query: TwilioForm([("leg", "agent")]), menu: menu)
+        XCTAssertEqual(agentDone?.step, .agentLegEnded(durationSeconds: 61), "CallDuration in seconds; Duration (billed minutes) unread")
+        XCTAssertEqual(try event(.gather, [("Digits", "9")], query: [("attempt", "2")])?.step, .menuChoice(digits: "9", skill: nil, attempt: 2))
+        XCTAssertThrowsError(try event(.gather, [("Digits", "9")], query: [("attempt", "x")]))
+        for result in ["bridged", "bridging-in-process", "redirected-from-bridged"] {
+            XCTAssertNil(try event(.queue, [("QueueResult", result), ("QueueTime", "40")]), result)
+        }
+        for result in ["queue-full", "system-error", "error"] {
+            XCTAssertEqual(try event(.queue, [("QueueResult", result), ("QueueTime", "4")])?.step, .queueFailed, "\(result): not an abandon")
+        }
 
         let recording = try XCTUnwrap(event(.recording, [("RecordingSid", "RE1"), ("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"),
                                                          ("RecordingDuration", "42")]))

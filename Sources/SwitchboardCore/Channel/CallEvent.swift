@@ -8,7 +8,7 @@ public struct CallEvent: Sendable, Equatable {
     /// The platform's id of the call (Twilio `CallSid`): the call's thread key.
     public var callId: String
     /// The caller, as a `voice` identity (E.164 when the number is one; `anonymous` for a withheld
-    /// number, as Twilio sends it).
+    /// number, as Twilio sends it). Read only by `incoming`, which opens the conversation.
     public var caller: Identity
     /// The number or address the caller dialled (the hotline).
     public var to: String?
@@ -30,15 +30,24 @@ public struct CallEvent: Sendable, Equatable {
 /// The kinds of call report (Twilio Voice webhooks: https://www.twilio.com/docs/voice/twiml, the
 /// status callback https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent).
 public enum CallStep: Sendable, Equatable {
-    /// A new call (`CallStatus=ringing` on the incoming-call webhook).
-    case incoming
-    /// The IVR's answer: the digits pressed (nil: none before the timeout) and the skill they map
-    /// to (nil: a digit outside the menu).
-    case menuChoice(digits: String?, skill: String?)
+    /// A new call (`CallStatus=ringing` on the incoming-call webhook). `skill`: the platform did
+    /// the IVR itself (a PBX's own menu): queue for it at once, without the broker's menu.
+    case incoming(skill: String?)
+    /// The IVR's answer: the digits pressed (nil: none before the timeout), the skill they map to
+    /// (nil: a digit outside the menu), and which playing of the menu it answers (`?attempt=N` in
+    /// the `<Gather action>`; nil when the platform does not say), so a replayed answer to an
+    /// earlier playing is not taken as a second miss.
+    case menuChoice(digits: String?, skill: String?, attempt: Int?)
     /// The platform asks what to play to a caller on hold (Twilio's `waitUrl`).
     case waiting
     /// The call is in progress with someone (answered or bridged).
     case answered
+    /// The agent's leg of the bridge ended after `durationSeconds` on the line (Twilio: the
+    /// `<Number>`/`<Sip>` status callback's `CallDuration`): the talk time.
+    case agentLegEnded(durationSeconds: Int?)
+    /// The platform's queue failed the call (Twilio `QueueResult` `queue-full`, `system-error`,
+    /// `error`): not the caller's doing, so not an abandon; the caller is offered voicemail.
+    case queueFailed
     /// The call ended: how, its duration, and how long it had waited in the queue, when known.
     case ended(CallEnd, durationSeconds: Int?, queueSeconds: Int?)
     /// A voicemail recording is ready (`RecordingUrl`, `RecordingDuration`, `RecordingSid`).

@@ -3,12 +3,16 @@
 public enum CallInstruction: Sendable, Equatable {
     /// Play the IVR menu (`attempt` 1 is the first time, 2 the repeat after a digit outside it).
     case menu(attempt: Int)
-    /// Hold the caller in the conversation's own wait: the greeting was played, the call waits
-    /// for an agent. `position` is 1 for the next call to be answered (nil: not known).
-    case queue(conversationId: String, position: Int?, waitedSeconds: Int)
+    /// Hold the caller in the call's own wait (Twilio: `<Enqueue>` into a queue named by the
+    /// `CallSid`): the call waits for an agent. `position` is 1 for the next call to be answered
+    /// (nil: not known).
+    case queue(position: Int?, waitedSeconds: Int)
     /// Offer the caller voicemail (a recording that becomes a call-back task).
-    case voicemail(conversationId: String)
-    /// Connect the caller to an agent's endpoint (`+8613800000001`, `sip:1001@pbx`).
+    case voicemail
+    /// Connect the caller to an agent's endpoint (`+8613800000001`, `sip:1001@pbx`). Normally sent
+    /// as the update-call request when the agent accepts; answered to a wait request only when the
+    /// agent has accepted and the caller is still on hold (the update did not take: the wait leaves
+    /// the queue and the queue's action dials).
     case bridge(endpoint: String)
     /// End the call.
     case hangup(reason: String)
@@ -29,13 +33,17 @@ public enum CallEffect: Sendable, Equatable {
     /// The caller hung up before an agent took the call (DESIGN §7 "Abandon"); `short` under the
     /// short-abandon threshold.
     case abandon(queueSeconds: Int, short: Bool)
-    /// The caller hung up while offered voicemail, before any recording arrived. The recording
-    /// may still come (its callback follows the call's end); the server closes the conversation
-    /// as unanswered only if none does within a grace period.
-    case voicemailHungUp
-    /// The bridged call ended: close the conversation into wrap-up with the talk time.
-    case closeIntoWrapup(talkSeconds: Int)
-    /// Add the recording as a `voicemail` part; the conversation is routed as a call-back task.
+    /// The call ended before it was ever queued for a human: in the IVR menu, or at the voicemail
+    /// prompt without a message. Closed as unanswered, counted neither offered nor abandoned
+    /// (`reason`: `menu`, `no-voicemail`). A recording that arrives later (its callback may follow
+    /// the call's end) reopens it as a call-back task (`addVoicemail`).
+    case closeUnqueued(reason: String)
+    /// The call ended after an agent took it: close the conversation into wrap-up with the talk
+    /// time. `connected` false: the agent accepted but the caller was gone before the bridge came up
+    /// (talk time 0).
+    case closeIntoWrapup(talkSeconds: Int, connected: Bool)
+    /// Add the recording as a `voicemail` part; the conversation is routed as a call-back task
+    /// (reopened and queued if the call's end already closed it).
     case addVoicemail(VoicemailRecording)
     /// Attach the transcription to the voicemail part of `recordingId`.
     case addTranscript(recordingId: String, text: String)

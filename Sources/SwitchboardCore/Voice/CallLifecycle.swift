@@ -3,9 +3,10 @@
 /// the result's effects and writes the new record in one step, and answers with the instruction.
 ///
 ///     ringing ─▶ menu ─▶ queued ⇄ offered ─▶ bridged ─▶ ended (completed: wrap-up with talk time)
-///                  │        │  └─ voicemail_after ─▶ voicemail ─▶ recording ─▶ call-back task
-///                  │        └─ hang-up ─▶ ended (abandon; short under `shortAbandonSeconds`)
-///                  └─ no agent logged in and voicemail_when_no_agents ─▶ voicemail
+///        │         │        │  └─ voicemail_after, queue failure ─▶ voicemail ─▶ recording ─▶ call-back task
+///        │         │        └─ hang-up ─▶ ended (abandon; short under `shortAbandonSeconds`)
+///        │         ├─ hang-up ─▶ ended (closed unqueued: never offered, not an abandon)
+///        └─────────┴─ no agent logged in and voicemail_when_no_agents ─▶ voicemail
 ///
 /// Platforms deliver reports late, twice and out of order (Twilio retries a webhook it got no
 /// answer for; status callbacks race the TwiML requests). So: a report seen before (`reportId`)
@@ -15,43 +16,44 @@
 public enum CallLifecycle {
     public static func apply(_ event: CallEvent, to stored: CallRecord?, facts: CallFacts, policy: CallPolicy) -> CallTransition {
         var record = stored ?? CallRecord(phase: .ringing, startedAt: facts.now)
-        if let report = event.reportId {
-            guard !record.seenReports.contains(report) else {
-                return CallTransition(record: record, effects: [], instruction: current(record, facts), changed: false)
-            }
-            record.seenReports.insert(report)
+        if let report = event.reportId, record.seenReports.contains(report) {
+            return unchanged(record, stored, facts)
         }
         var effects: [CallEffect] = []
         let instruction: CallInstruction
 
         switch event.step {
-        case .incoming:
+        case .incoming(let chosen):
             guard stored == nil || record.phase == .ringing else {
                 // The platform retried the incoming webhook: answer what the call is doing now.
-                return CallTransition(record: record, effects: [], instruction: current(record, facts), changed: stored != record)
+                return unchanged(record, stored, facts)
             }
-            if policy.hasMenu {
+            if policy.voicemailWhenNoAgents, !facts.agentsLoggedIn, chosen != nil || !policy.hasMenu {
+                record.phase = .voicemail
+                effects.append(.open(skill: chosen ?? policy.defaultSkill, enqueue: false))
+            } else if let chosen {
+                // The PBX ran its own IVR: queue for its choice at once.
+                enqueue(&record, skill: chosen, facts: facts)
+                effects.append(.open(skill: chosen, enqueue: true))
+            } else if policy.hasMenu {
                 record.phase = .menu
                 record.menuAttempts = 1
                 effects.append(.open(skill: policy.defaultSkill, enqueue: false))
-                instruction = .menu(attempt: 1)
-            } else if policy.voicemailWhenNoAgents, !facts.agentsLoggedIn {
-                record.phase = .voicemail
-                effects.append(.open(skill: policy.defaultSkill, enqueue: false))
-                instruction = facts.conversationId.map { .voicemail(conversationId: $0) } ?? .hangup(reason: "no conversation")
             } else {
                 enqueue(&record, skill: policy.defaultSkill, facts: facts)
                 effects.append(.open(skill: policy.defaultSkill, enqueue: true))
-                instruction = queueInstruction(record, facts)
             }
+            instruction = current(record, facts)
 
-        case .menuChoice(_, let skill):
+        case .menuChoice(_, let skill, let attempt):
             guard record.phase == .menu else { return unchanged(record, stored, facts) }
+            // An answer to an earlier playing of the menu (the platform retried the request) is
+            // not a second miss.
+            if let attempt, attempt < record.menuAttempts { return unchanged(record, stored, facts) }
             if let skill {
                 effects += route(&record, skill: skill, facts: facts, policy: policy)
             } else if record.menuAttempts < policy.menuAttempts {
                 record.menuAttempts += 1
-                return CallTransition(record: record, effects: [], instruction: .menu(attempt: record.menuAttempts), changed: true)
             } else {
                 // A digit outside the menu, again: the default skill (issue 10 "Bad input").
                 effects += route(&record, skill: policy.defaultSkill, facts: facts, policy: policy)
@@ -59,38 +61,57 @@ public enum CallLifecycle {
             instruction = current(record, facts)
 
         case .waiting:
-            if record.phase == .queued || record.phase == .offered, let after = policy.voicemailAfterSeconds,
-               let queuedAt = record.queuedAt, facts.now - queuedAt >= Int64(after) * 1000 {
+            // Not once an agent has accepted: the caller is about to be connected.
+            if record.phase == .queued || record.phase == .offered, facts.conversationStatus != .assigned,
+               let after = policy.voicemailAfterSeconds, let queuedAt = record.queuedAt,
+               facts.now - queuedAt >= Int64(after) * 1000 {
                 record.phase = .voicemail
                 effects.append(.divertToVoicemail)
             }
             instruction = current(record, facts)
 
+        case .queueFailed:
+            guard record.phase == .queued || record.phase == .offered, facts.conversationStatus != .assigned else {
+                return unchanged(record, stored, facts)
+            }
+            record.phase = .voicemail
+            effects.append(.divertToVoicemail)
+            instruction = current(record, facts)
+
         case .answered:
-            guard record.phase == .offered || record.phase == .queued else { return unchanged(record, stored, facts) }
-            guard facts.conversationStatus == .assigned else { return unchanged(record, stored, facts) }
+            guard record.phase == .offered || record.phase == .queued, facts.conversationStatus == .assigned else {
+                return unchanged(record, stored, facts)
+            }
             record.phase = .bridged
             record.bridgedAt = facts.now
             instruction = .acknowledge
 
-        case .ended(_, let duration, let queueSeconds):
+        case .agentLegEnded(let duration):
+            guard record.phase == .bridged, let duration else { return unchanged(record, stored, facts) }
+            record.talkSeconds = duration
+            instruction = .acknowledge
+
+        case .ended(_, _, let queueSeconds):
             switch record.phase {
             case .ended:
                 return unchanged(record, stored, facts)
             case .bridged:
-                let talk = duration.map { max(0, $0 - waitedSeconds(record, until: record.bridgedAt ?? facts.now)) }
-                    ?? Int((facts.now - (record.bridgedAt ?? facts.now)) / 1000)
-                effects.append(.closeIntoWrapup(talkSeconds: talk))
+                // The agent leg's own duration when it came first; else the clock since the
+                // bridge (not the call's duration, which includes the greeting, menu and wait).
+                let talk = record.talkSeconds ?? Int(max(0, facts.now - (record.bridgedAt ?? facts.now)) / 1000)
+                effects.append(.closeIntoWrapup(talkSeconds: talk, connected: true))
             case .voicemail:
                 // The recording's callback often comes after the call's end (Twilio posts it once
-                // the file is ready): not an abandon; the server closes the conversation if no
-                // recording follows (`voicemailHungUp`).
-                if !record.hasVoicemail { effects.append(.voicemailHungUp) }
+                // the file is ready): `addVoicemail` reopens the conversation then.
+                if !record.hasVoicemail { effects.append(.closeUnqueued(reason: "no-voicemail")) }
             case .queued where facts.conversationStatus == .assigned, .offered where facts.conversationStatus == .assigned:
-                // `completed` overtook the agent leg's `answered`: the agent had the call.
-                effects.append(.closeIntoWrapup(talkSeconds: max(0, (duration ?? 0) - (queueSeconds ?? 0))))
-            case .ringing, .menu, .queued, .offered:
+                // The agent accepted, and the caller was gone before the bridge came up (or its
+                // `answered` is still on the way, and then the clock since acceptance is unknown).
+                effects.append(.closeIntoWrapup(talkSeconds: 0, connected: false))
+            case .queued, .offered:
                 effects.append(abandon(record, queueSeconds: queueSeconds, facts: facts, policy: policy))
+            case .ringing, .menu:
+                effects.append(.closeUnqueued(reason: "menu"))
             }
             record.phase = .ended
             record.endedAt = facts.now
@@ -108,6 +129,9 @@ public enum CallLifecycle {
             instruction = .acknowledge
         }
         if record.phase == .voicemail { record.wentToVoicemail = true }
+        // A report is remembered only when it was applied: one refused now (an `answered` before
+        // the agent's acceptance is stored) may be sent again and count then.
+        if let report = event.reportId { record.seenReports.insert(report) }
         return CallTransition(record: record, effects: effects, instruction: instruction, changed: record != stored || !effects.isEmpty)
     }
 
@@ -143,20 +167,18 @@ public enum CallLifecycle {
         CallTransition(record: record, effects: [], instruction: current(record, facts), changed: record != stored)
     }
 
-    private static func queueInstruction(_ record: CallRecord, _ facts: CallFacts) -> CallInstruction {
-        guard let conversationId = facts.conversationId else { return .hangup(reason: "no conversation") }
-        return .queue(conversationId: conversationId, position: facts.queuePosition, waitedSeconds: waitedSeconds(record, until: facts.now))
-    }
-
     /// What the call should be doing in its present phase: the answer to a repeated or late request.
     static func current(_ record: CallRecord, _ facts: CallFacts) -> CallInstruction {
         switch record.phase {
         case .ringing, .menu: return .menu(attempt: max(1, record.menuAttempts))
-        case .queued, .offered: return queueInstruction(record, facts)
-        case .voicemail:
-            guard !record.hasVoicemail else { return .hangup(reason: "voicemail recorded") }
-            return facts.conversationId.map { .voicemail(conversationId: $0) } ?? .hangup(reason: "no conversation")
-        case .bridged: return facts.agentEndpoint.map { .bridge(endpoint: $0) } ?? .acknowledge
+        case .queued, .offered:
+            // Accepted, and the caller still on hold: the update-call request did not take (or has
+            // not yet); this request moves the caller to the agent instead.
+            if facts.conversationStatus == .assigned, let endpoint = facts.agentEndpoint { return .bridge(endpoint: endpoint) }
+            return .queue(position: facts.queuePosition, waitedSeconds: waitedSeconds(record, until: facts.now))
+        case .voicemail: return record.hasVoicemail ? .hangup(reason: "voicemail recorded") : .voicemail
+        // The bridge is up: the platform is busy with the `<Dial>`, nothing to add.
+        case .bridged: return .acknowledge
         case .ended: return .hangup(reason: "the call has ended")
         }
     }
@@ -172,6 +194,8 @@ public struct CallRecord: Sendable, Equatable, Codable {
     public var endedAt: Int64?
     public var skill: String?
     public var menuAttempts = 0
+    /// The agent leg's duration, when its end was reported before the call's.
+    public var talkSeconds: Int?
     public var wentToVoicemail = false
     public var hasVoicemail = false
     /// Reports already applied (`CallEvent.reportId`).
@@ -191,20 +215,17 @@ public enum CallPhase: String, Sendable, Equatable, Codable, CaseIterable {
 public struct CallFacts: Sendable, Equatable {
     /// Milliseconds since the epoch.
     public var now: Int64
-    /// The call's conversation, once opened.
-    public var conversationId: String?
     public var conversationStatus: ConversationStatus?
     /// 1 for the next call to be answered; nil when not queued.
     public var queuePosition: Int?
     /// Whether anyone with the call's skill is logged in (for `voicemail_when_no_agents`).
     public var agentsLoggedIn: Bool
-    /// The endpoint the call was bridged to, if it was.
+    /// The endpoint of the agent who accepted the call (`agents[].phone` or `sip`), once one has.
     public var agentEndpoint: String?
 
-    public init(now: Int64, conversationId: String? = nil, conversationStatus: ConversationStatus? = nil,
-                queuePosition: Int? = nil, agentsLoggedIn: Bool = true, agentEndpoint: String? = nil) {
+    public init(now: Int64, conversationStatus: ConversationStatus? = nil, queuePosition: Int? = nil, agentsLoggedIn: Bool = true,
+                agentEndpoint: String? = nil) {
         self.now = now
-        self.conversationId = conversationId
         self.conversationStatus = conversationStatus
         self.queuePosition = queuePosition
         self.agentsLoggedIn = agentsLoggedIn

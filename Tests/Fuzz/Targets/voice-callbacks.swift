@@ -6,8 +6,11 @@ import TwilioSupport
 /// The voice callbacks' parsing (issue 10): the input as the form of every Twilio Voice route
 /// (`TwilioVoiceCallback.event`, after `FormURLEncoding.decode`, as the adapter runs it once the
 /// signature holds) and as the body of the generic PBX events. Every event that parses is then
-/// applied to the call state machine twice (the second time must change nothing: reports are
-/// applied once) and its instruction rendered as TwiML and JSON. A `ChannelError`, never a trap.
+/// applied to the call state machine twice, and the repeat must have no effect (platforms retry
+/// webhooks): a report is applied once, a retried incoming call or wait request opens, queues or
+/// diverts nothing again. Only a PBX's menu answer without an attempt number may count twice
+/// (it cannot be told from a second miss). Every instruction is rendered as TwiML for every route
+/// and as JSON. A `ChannelError`, never a trap.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = Array(UnsafeBufferPointer(start: data, count: size))
@@ -24,15 +27,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let parsed = try? GenericVoiceEvents.events(body, menu: H.menu) { events += parsed }
     var record: CallRecord? = nil
     for (i, event) in events.enumerated() {
-        let facts = CallFacts(now: 1_764_790_000_000 + Int64(i) * 7_000, conversationId: "c1", conversationStatus: i % 2 == 0 ? .queued : .assigned,
-                              queuePosition: i, agentsLoggedIn: i % 3 != 0)
+        let facts = CallFacts(now: 1_764_790_000_000 + Int64(i) * 7_000, conversationStatus: i % 2 == 0 ? .queued : .assigned,
+                              queuePosition: i, agentsLoggedIn: i % 3 != 0, agentEndpoint: i % 4 == 0 ? "+8613800000001" : nil)
         let first = CallLifecycle.apply(event, to: record, facts: facts, policy: H.policy)
-        if event.reportId != nil {
-            let again = CallLifecycle.apply(event, to: first.record, facts: facts, policy: H.policy)
-            if !again.effects.isEmpty { fatalError("a report applied twice had effects: \(event)") }
+        let again = CallLifecycle.apply(event, to: first.record, facts: facts, policy: H.policy)
+        if case .menuChoice(_, _, nil) = event.step {} else if !again.effects.isEmpty {
+            fatalError("an event applied twice had effects the second time: \(event) → \(again.effects)")
         }
         record = first.record
-        for route in TwilioVoiceRoute.allCases { _ = H.renderer.render(first.instruction, on: route).xml }
+        for route in TwilioVoiceRoute.allCases { _ = H.renderer.render(first.instruction, on: route, callId: event.callId).xml }
         _ = GenericVoiceAnswer.json(first.instruction, settings: H.settings)
     }
     return 0
