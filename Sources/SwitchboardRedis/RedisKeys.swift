@@ -22,6 +22,8 @@ public enum RedisKey: String, CaseIterable, Sendable {
     case node, nodes
     // Channel state the Store writes directly (DESIGN §10.1, §14).
     case optOut, credential, credentialLock, pullCursor, pullLock, pullPending, media
+    // Phone calls (DESIGN §10.5).
+    case call
 
     /// A key's registry entry.
     public struct Definition: Sendable {
@@ -106,6 +108,8 @@ public enum RedisKey: String, CaseIterable, Sendable {
                                       holds: "a trigger not pulled yet (its token)")
         case .media: Definition(pattern: "media:<channel>:<media_id>", type: "hash, EX retention", owner: "MediaService (Store media)",
                                 holds: "one provider media item: conv, mime, name, size, data (the bytes)")
+        case .call: Definition(pattern: "call:<channel>:<call>", type: "hash, EX 2 d", owner: "voice_call",
+                               holds: "one phone call: its CallRecord JSON (r), version (v), conversation (conv)")
         }
     }
 

@@ -153,7 +153,7 @@ public final class Router {
 
     // MARK: Plumbing
 
-    private func run(_ script: String, now: Int64, _ args: [String],
+    func run(_ script: String, now: Int64, _ args: [String],
                      completion: @escaping (Result<RedisReply, StoreError>) -> Void) {
         runner.eval(script, keys: [prefix], args: [String(now)] + settingArgs + args) { result in
             completion(result.mapError { StoreError($0) })

@@ -144,7 +144,9 @@ end
 -- at once): its rank, remembered with the offer, and there is no queue entry to remove.
 function R.offer(id, c, aid, qscore)
   local oid = new_id('offer', 'o')
-  local deadline = NOW + R.S.offer_ms
+  -- A call rings for its channel's `voice_offer_timeout` (the caller waits on the line), kept on
+  -- the conversation when it was opened; everything else for the broker's offer timeout.
+  local deadline = NOW + (tonumber(c.offerMs or '') or R.S.offer_ms)
   local d = nstr(deadline)
   redis.call('HSET', K.offer(oid), 'id', oid, 'conv', id, 'agent', aid, 'deadline', d,
     'kind', c.kind, 'createdAt', now_s())

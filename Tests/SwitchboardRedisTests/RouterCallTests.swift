@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+import SwitchboardCore
+@testable import SwitchboardRedis
+
+/// Phone calls through the real scripts (issue 10): each report read with `call_state`, decided by
+/// `CallLifecycle`, and stored with `voice_call`, as the server's call service does.
+final class RouterCallTests: RouterTestCase {
+    let caller = Identity(kind: .voice, address: "+8613800000001")
+    let plain = CallPolicy(defaultSkill: "sales", voicemailAfterSeconds: 120)
+    let withMenu = CallPolicy(defaultSkill: "sales", hasMenu: true, voicemailAfterSeconds: 120)
+
+    var context: CallContext {
+        CallContext(channelId: "hotline", callId: "CA1", caller: caller, called: "+8610690000", offerTimeoutSeconds: 15)
+    }
+
+    /// One report, as the server applies it. Returns the transition and where the conversation stands.
+    @discardableResult
+    func report(_ step: CallStep, id: String? = nil, at seconds: Int64, policy: CallPolicy? = nil, endpoint: String? = nil,
+                file: StaticString = #filePath, line: UInt = #line) throws -> (CallTransition, CallCommitOutcome?) {
+        let policy = policy ?? plain
+        let now = T0 + seconds * 1000
+        let skill: String? = {
+            switch step {
+            case .incoming(let s): return s ?? policy.defaultSkill
+            case .menuChoice(_, let s, _): return s ?? policy.defaultSkill
+            default: return nil
+            }
+        }()
+        let state = try must({ router.callState(channelId: "hotline", callId: "CA1", skill: skill, now: now, completion: $0) }, file: file, line: line)
+        let facts = CallFacts(now: now, conversationStatus: state.status, queuePosition: state.position,
+                              agentsLoggedIn: state.agentsLoggedIn, agentEndpoint: endpoint)
+        let transition = CallLifecycle.apply(CallEvent(callId: "CA1", caller: caller, to: "+8610690000", reportId: id, step: step),
+                                             to: state.record, facts: facts, policy: policy)
+        guard transition.changed else { return (transition, nil) }
+        let outcome = try must({ router.commitCall(context, version: state.version, record: transition.record, effects: transition.effects,
+                                                   now: now, completion: $0) }, file: file, line: line)
+        return (transition, outcome)
+    }
+
+    func conversationId() throws -> String {
+        try XCTUnwrap(hget(keys(.call, "hotline", "CA1"), "conv"))
+    }
+
+    func thread(_ conv: String) -> [String] {
+        let entries = redis.run("XRANGE", keys(.log, conv), "-", "+").array ?? []
+        return entries.compactMap { $0.array?.last?.array?.last?.string }
+    }
+
+    func voiceAgent(_ id: String = "a1", at offset: Int64 = 0) throws {
+        try sync([agentConfig(id, skills: ["sales": 1], capacity: [.voice: 1, .webchat: 2])])
+        try online(id, at: offset)
+    }
+
+    func testACallIsOfferedForFifteenSecondsBridgedAndClosedIntoWrapUpWithItsTalkTime() throws {
+        try voiceAgent()
+        let (incoming, opened) = try report(.incoming(skill: nil), at: 10)
+        let conv = try conversationId()
+        XCTAssertEqual(incoming.effects, [.open(skill: "sales", enqueue: true)])
+        guard case .committed(conv, .offered, nil)? = opened else { return XCTFail("\(String(describing: opened))") }
+        XCTAssertEqual(hget(convKey(conv), "kind"), "voice")
+        XCTAssertEqual(hget(convKey(conv), "callId"), "CA1")
+        XCTAssertEqual(hget(convKey(conv), "replyFrom"), "+8610690000")
+        let offer = try offerId(conv)
+        XCTAssertEqual(hget(keys(.offer, offer), "deadline"), String(T0 + 25_000), "voice_offer_timeout, not the broker's 20 s")
+        XCTAssertEqual(thread(conv).count, 1)
+        XCTAssertTrue(thread(conv)[0].contains(#""event":"incoming""#), thread(conv)[0])
+
+        try accept("a1", conv, at: 18_000)
+        let (answered, _) = try report(.answered, id: "agent:CA2:1", at: 19)
+        XCTAssertEqual(answered.record.phase, .bridged)
+        try report(.agentLegEnded(durationSeconds: 95), id: "agent:CA2:2", at: 114)
+        let (done, closed) = try report(.ended(.completed, durationSeconds: 104, queueSeconds: nil), id: "call:4", at: 114)
+        XCTAssertEqual(done.effects, [.closeIntoWrapup(talkSeconds: 95, connected: true)])
+        guard case .committed(conv, .wrapup, _)? = closed else { return XCTFail("\(String(describing: closed))") }
+        XCTAssertEqual(hget(convKey(conv), "talkSeconds"), "95")
+        XCTAssertEqual(load("a1", .voice), 1, "wrap-up keeps the agent's voice capacity until it ends")
+        // The same status callback again: nothing twice.
+        let (again, stored) = try report(.ended(.completed, durationSeconds: 104, queueSeconds: nil), id: "call:4", at: 115)
+        XCTAssertEqual(again.effects, [])
+        XCTAssertNil(stored)
+        XCTAssertEqual(thread(conv).count, 2)
+    }
+
+    func testAHangUpWhileQueuedIsAnAbandonAndShortOnesAreCountedApart() throws {
+        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1])])
+        _ = try must { router.connect(agentId: "a1", node: "n1", now: T0, completion: $0) }
+        _ = try must { router.setPresence(agentId: "a1", status: .away, reason: "lunch", now: T0, completion: $0) }
+        let (_, queued) = try report(.incoming(skill: nil), at: 0)
+        guard case .committed(_, .queued, 1)? = queued else { return XCTFail("logged in but away: queued, first in line; \(String(describing: queued))") }
+        let conv = try conversationId()
+        try report(.ended(.completed, durationSeconds: 3, queueSeconds: 3), id: "queue-hangup", at: 3)
+        XCTAssertEqual(status(conv), "abandoned")
+        XCTAssertEqual(hget(convKey(conv), "abandonWait"), "3")
+        XCTAssertEqual(hget(convKey(conv), "shortAbandon"), "1")
+        XCTAssertEqual(counter("abandoned"), 1)
+        XCTAssertEqual(counter("abandoned_short"), 1)
+        XCTAssertEqual(zrange(queueKey("sales")), [])
+    }
+
+    func testNobodyLoggedInIsVoicemailAndTheRecordingReopensTheCallAsACallBackTask() throws {
+        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1])])
+        let (incoming, _) = try report(.incoming(skill: nil), at: 0)
+        XCTAssertEqual(incoming.instruction, .voicemail)
+        let conv = try conversationId()
+        XCTAssertEqual(status(conv), "bot", "not waiting for a human")
+        // The caller hangs up after recording; Twilio's status callback comes before the recording's.
+        try report(.ended(.completed, durationSeconds: 40, queueSeconds: nil), id: "call:3", at: 40)
+        XCTAssertEqual(status(conv), "closed")
+        XCTAssertEqual(counter("abandoned"), 0, "never queued: not an abandon")
+        let recording = VoicemailRecording(recordingId: "RE1", url: "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1", durationSeconds: 30)
+        try report(.recording(recording), id: "recording:RE1", at: 45)
+        XCTAssertEqual(status(conv), "queued", "a call-back task for the next agent")
+        XCTAssertEqual(hget(convKey(conv), "callback"), "1")
+        XCTAssertEqual(zrange(queueKey("sales")), [conv])
+        try report(.transcription(recordingId: "RE1", text: "路灯坏了"), id: "transcription:RE1", at: 60)
+        XCTAssertTrue(thread(conv).last?.contains("留言转写：路灯坏了") == true)
+        XCTAssertTrue(thread(conv).contains { $0.contains(#""type":"voicemail""#) })
+    }
+
+    func testAHangUpInTheMenuClosesTheCallUnqueuedAndWaitingPastTheLimitDivertsTheOffer() throws {
+        try voiceAgent()
+        try report(.incoming(skill: nil), at: 0, policy: withMenu)
+        let conv = try conversationId()
+        XCTAssertEqual(status(conv), "bot")
+        try report(.ended(.completed, durationSeconds: 7, queueSeconds: nil), id: "call:2", at: 7, policy: withMenu)
+        XCTAssertEqual(status(conv), "closed")
+        XCTAssertEqual(hget(convKey(conv), "closeReason"), "menu")
+        XCTAssertEqual(counter("abandoned"), 0)
+    }
+
+    func testWaitingPastVoicemailAfterRescindsTheOffer() throws {
+        try voiceAgent()
+        try report(.incoming(skill: nil), at: 0)
+        let conv = try conversationId()
+        XCTAssertEqual(offeredTo(conv), "a1")
+        let (wait, _) = try report(.waiting, at: 121)
+        XCTAssertEqual(wait.effects, [.divertToVoicemail])
+        XCTAssertEqual(status(conv), "bot")
+        XCTAssertEqual(load("a1", .voice), 0, "the reservation is released")
+        XCTAssertTrue(events("a1").contains { ($0["type"] as? String) == "offer.rescinded" && ($0["reason"] as? String) == "voicemail" })
+    }
+
+    func testAStaleVersionIsAConflictAndWritesNothing() throws {
+        try voiceAgent()
+        try report(.incoming(skill: nil), at: 0)
+        let record = CallRecord(phase: .ended, startedAt: T0)
+        let outcome = try must { router.commitCall(context, version: 0, record: record, effects: [.abandon(queueSeconds: 1, short: true)],
+                                                   now: T0 + 1000, completion: $0) }
+        XCTAssertEqual(outcome, .conflict)
+        XCTAssertEqual(status(try conversationId()), "offered")
+    }
+}
