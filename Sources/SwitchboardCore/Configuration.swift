@@ -144,8 +144,15 @@ public struct AgentConfig: Sendable, Equatable {
     public var skills: [String: Int]
     /// Concurrent conversations per channel kind. A kind not listed is 0: never offered.
     public var capacity: [ChannelKind: Int]
-    public init(id: String, name: String, role: Role = .agent, tokenSHA256: String, skills: [String: Int], capacity: [ChannelKind: Int]) {
+    /// Where an accepted call is bridged (issue 10): the agent's phone (E.164) or SIP address
+    /// (`sip:1001@pbx.example`). Nil: the agent cannot take calls (a call is never offered to them).
+    public var voiceEndpoint: String?
+    /// An agent on a call gets no other offer (DESIGN §6, the default); false lets chats continue.
+    public var voiceExclusive: Bool
+    public init(id: String, name: String, role: Role = .agent, tokenSHA256: String, skills: [String: Int], capacity: [ChannelKind: Int],
+                voiceEndpoint: String? = nil, voiceExclusive: Bool = true) {
         self.id = id; self.name = name; self.role = role; self.tokenSHA256 = tokenSHA256; self.skills = skills; self.capacity = capacity
+        self.voiceEndpoint = voiceEndpoint; self.voiceExclusive = voiceExclusive
     }
 }
 

@@ -170,12 +170,14 @@ public final class Router {
         var role: String
         var skills: [String: Int]
         var capacity: [String: Int]
+        var voiceExclusive: Bool
     }
 
     static func encodeAgents(_ agents: [AgentConfig]) throws -> String {
         let wire = agents.map { a in
             AgentWire(id: a.id, name: a.name, role: a.role.rawValue, skills: a.skills,
-                      capacity: Dictionary(uniqueKeysWithValues: a.capacity.map { ($0.key.rawValue, $0.value) }))
+                      capacity: Dictionary(uniqueKeysWithValues: a.capacity.map { ($0.key.rawValue, $0.value) }),
+                      voiceExclusive: a.voiceExclusive)
         }
         return String(decoding: try JSONEncoder().encode(wire), as: UTF8.self)
     }

@@ -20,7 +20,7 @@ final class ConfigurationLoaderTests: XCTestCase {
     skills: [general, complaints, 投诉]
     agents:
       - { id: a1, name: 王芳, role: agent, token_sha256: "\(hashA)", skills: { general: 5 }, capacity: { webchat: 3, sms: 3 } }
-      - { id: a2, name: 李强, role: supervisor, token_sha256: "\(hashB)", skills: { general: 3, complaints: 7, 投诉: 10 }, capacity: { voice: 1, email: 0 } }
+      - { id: a2, name: 李强, role: supervisor, token_sha256: "\(hashB)", skills: { general: 3, complaints: 7, 投诉: 10 }, capacity: { voice: 1, email: 0 }, sip: "sip:1002@pbx.example" }
     api_keys: [ { id: bot, key_sha256: "\(hashC)" } ]
     visitor_token_secret: env:VISITOR_SECRET
     outbox: { max_attempts: 8, initial_backoff: 500ms, max_backoff: 10m, request_timeout: 5s, claim_min_idle: 90d }
@@ -52,7 +52,7 @@ final class ConfigurationLoaderTests: XCTestCase {
             AgentConfig(id: "a1", name: "王芳", role: .agent, tokenSHA256: Self.hashA, skills: ["general": 5],
                         capacity: [.webchat: 3, .sms: 3]),
             AgentConfig(id: "a2", name: "李强", role: .supervisor, tokenSHA256: Self.hashB,
-                        skills: ["general": 3, "complaints": 7, "投诉": 10], capacity: [.voice: 1, .email: 0]),
+                        skills: ["general": 3, "complaints": 7, "投诉": 10], capacity: [.voice: 1, .email: 0], voiceEndpoint: "sip:1002@pbx.example"),
         ])
         XCTAssertEqual(c.apiKeys, [APIKeyConfig(id: "bot", keySHA256: Self.hashC)])
         XCTAssertEqual(c.visitorTokenSecret, "0123456789abcdef-secret")
@@ -184,6 +184,29 @@ final class ConfigurationLoaderTests: XCTestCase {
             .init(path: "agents[0].capacity.fax", reason: "unknown channel kind 'fax' (kinds: webchat, sms, wechat, email, voice, mailbox)"),
             .init(path: "agents[0].capacity.sms", reason: "must be at least 0, found -1"),
         ])
+    }
+
+    func testAnAgentWhoTakesCallsNeedsAPhoneOrSIPEndpoint() throws {
+        let yaml = """
+            agents:
+              - { id: a1, token_sha256: "\(Self.hashA)", capacity: { voice: 1 } }
+              - { id: a2, token_sha256: "\(Self.hashB)", capacity: { voice: 1 }, phone: "138 0000 0001", sip: "sip:1@pbx" }
+              - { id: a3, token_sha256: "\(Self.hashC)", capacity: { voice: 1 }, sip: "sip:1<x>@pbx" }
+              - { id: a4, token_sha256: "\(String(repeating: "d", count: 64))", capacity: { voice: 1 }, phone: "call me", voice_exclusive: maybe }
+            """
+        XCTAssertEqual(loadError(yaml).issues, [
+            .init(path: "agents[0].capacity.voice", reason: "an agent who takes calls needs phone (E.164) or sip, where an accepted call is bridged"),
+            .init(path: "agents[1].sip", reason: "give phone or sip, not both (where an accepted call rings)"),
+            .init(path: "agents[2].sip", reason: "'sip:1<x>@pbx' is not a SIP URI (sip:1001@pbx.example)"),
+            .init(path: "agents[3].phone", reason: "'call me' is not a phone number (E.164, e.g. +8613800000001)"),
+            .init(path: "agents[3].voice_exclusive", reason: "must be one of true|false, found 'maybe'"),
+        ])
+        let ok = try ConfigurationLoader.load(yaml: """
+            agents:
+              - { id: a1, token_sha256: "\(Self.hashA)", capacity: { voice: 1, webchat: 2 }, phone: "13800000001", voice_exclusive: false }
+            """, environment: [:])
+        XCTAssertEqual(ok.agents[0].voiceEndpoint, "+8613800000001")
+        XCTAssertFalse(ok.agents[0].voiceExclusive)
     }
 
     func testHashesMustBe64LowercaseHex() {

@@ -141,6 +141,30 @@ final class RouterCallTests: RouterTestCase {
         XCTAssertTrue(events("a1").contains { ($0["type"] as? String) == "offer.rescinded" && ($0["reason"] as? String) == "voicemail" })
     }
 
+    func testOnACallAnAgentGetsNoChatUnlessConfiguredNotExclusive() throws {
+        var exclusive = agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1, .webchat: 2])
+        exclusive.voiceEndpoint = "+8613900000001"
+        var shared = agentConfig("a2", skills: ["sales": 1], capacity: [.voice: 1, .webchat: 2])
+        shared.voiceEndpoint = "sip:1002@pbx.example"
+        shared.voiceExclusive = false
+        try sync([exclusive, shared])
+        try online("a1", at: 1)
+        try online("a2", at: 2)
+        // Both on a call (a1 first: the longest idle; then a2).
+        for (call, agent, at) in [("CA1", "a1", Int64(10)), ("CA2", "a2", Int64(11))] {
+            let ctx = CallContext(channelId: "hotline", callId: call, caller: caller, called: nil, offerTimeoutSeconds: 15)
+            let t = CallLifecycle.apply(CallEvent(callId: call, caller: caller, step: .incoming(skill: nil)), to: nil,
+                                        facts: CallFacts(now: T0 + at * 1000), policy: plain)
+            _ = try must { router.commitCall(ctx, version: 0, record: t.record, effects: t.effects, now: T0 + at * 1000, completion: $0) }
+            let conv = try XCTUnwrap(hget(keys(.call, "hotline", call), "conv"))
+            XCTAssertEqual(offeredTo(conv), agent)
+            try accept(agent, conv, at: at * 1000 + 500)
+        }
+        conversation("chat1", queuedAt: 20_000)
+        _ = try enqueue("chat1", at: 20_000)
+        XCTAssertEqual(offeredTo("chat1"), "a2", "a1 is on a call and exclusive; a2 is not")
+    }
+
     func testAStaleVersionIsAConflictAndWritesNothing() throws {
         try voiceAgent()
         try report(.incoming(skill: nil), at: 0)

@@ -72,10 +72,11 @@ end
 
 -- Free capacity on `kind`, with voice exclusive (DESIGN §6 "voice exclusive by default", as an
 -- Amazon Connect routing profile without cross-channel concurrency): an agent on a call takes
--- nothing else; a call only needs free voice capacity.
+-- nothing else; a call only needs free voice capacity. An agent configured with
+-- `voice_exclusive: false` (voiceShared '1') keeps taking chats during a call.
 function R.has_room(a, kind)
   if kind == nil or kind == '' then return false end
-  if kind ~= 'voice' and num(a['load:voice'], 0) > 0 then return false end
+  if kind ~= 'voice' and num(a['load:voice'], 0) > 0 and a.voiceShared ~= '1' then return false end
   return num(a['cap:' .. kind], 0) - num(a['load:' .. kind], 0) > 0
 end
 
@@ -170,7 +171,7 @@ end
 -- least_busy also every load, for R.total_load). R.dispatch reads only these of each agent it
 -- passes over, with HMGET, instead of the whole hash.
 function R.eligibility_fields(kind)
-  local fields = { 'status', 'connected', 'skills', 'load:voice', 'cap:' .. kind, 'load:' .. kind }
+  local fields = { 'status', 'connected', 'skills', 'load:voice', 'voiceShared', 'cap:' .. kind, 'load:' .. kind }
   if R.S.strategy == 'least_busy' then
     for _, k in ipairs(R.KINDS) do fields[#fields + 1] = 'load:' .. k end
   end
@@ -269,6 +270,7 @@ for i = 1, #R.KINDS do
   R.ROOM_FIELDS[2 * i - 1] = 'cap:' .. R.KINDS[i]
   R.ROOM_FIELDS[2 * i] = 'load:' .. R.KINDS[i]
 end
+R.ROOM_FIELDS[2 * #R.KINDS + 1] = 'voiceShared'
 R.ROOM_READ = {}   -- private key: a table key never collides with a field
 function R.read_room(aid, a)
   if not a[R.ROOM_READ] then

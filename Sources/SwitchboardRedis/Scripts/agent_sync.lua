@@ -1,7 +1,8 @@
 -- agent_sync: upserts the configured agents (DESIGN §6 Agent; the config file is the source of
 -- truth for names, roles, skills and capacity; Redis keeps the live state).
 --
--- ARGV[9] = JSON array of {"id","name","role","skills":{skill:level},"capacity":{kind:n}}
+-- ARGV[9] = JSON array of {"id","name","role","skills":{skill:level},"capacity":{kind:n},
+--           "voiceExclusive":true|false}
 -- New agents start offline with zero load. Existing agents keep status, load, idleSince and seq;
 -- an available agent's avail sets follow a skill change and it drains (new skills or capacity may
 -- fit waiting conversations). Agents no longer configured are evicted like a grace end (offers
@@ -28,7 +29,9 @@ for _, cfg in ipairs(list) do
   local old = hgetall(key)
   local skills = cfg.skills or {}
   local capacity = cfg.capacity or {}
-  local fields = { 'id', aid, 'name', cfg.name or aid, 'role', cfg.role or 'agent' }
+  -- voiceShared '1': agents[].voice_exclusive false, chats go on during a call (R.has_room).
+  local fields = { 'id', aid, 'name', cfg.name or aid, 'role', cfg.role or 'agent',
+                   'voiceShared', cfg.voiceExclusive == false and '1' or '0' }
   -- An empty Lua table encodes as {}: the right JSON for an empty skill map.
   fields[#fields + 1] = 'skills'
   fields[#fields + 1] = cjson.encode(skills)
