@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(name: "switchboard",
                           dependencies: [
                               "SwitchboardCore", "SwitchboardServer", "SwitchboardRedis", "SwitchboardCrypto",
-                              "SMSChannel", "WebChatChannel", "WeChatChannel",
+                              "SMSChannel", "WebChatChannel", "WeChatChannel", "VoiceChannel",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ]),

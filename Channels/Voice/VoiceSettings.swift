@@ -28,6 +28,8 @@ struct VoiceSettings: Sendable {
 
     let channelId: String
     let provider: Provider
+    /// Every declared skill (a PBX's `skill` on an incoming call must be one).
+    let declaredSkills: [String]
     let skill: String
     let greeting: String?
     let greetingAudio: String?
@@ -88,6 +90,7 @@ struct VoiceSettings: Sendable {
         }
         channelId = id
         self.provider = provider
+        declaredSkills = environment.skills
         skill = try known(config.skill, "skill")
         greeting = config.value("greeting")
         greetingAudio = try url("greeting_audio")
@@ -167,6 +170,6 @@ struct VoiceSettings: Sendable {
     /// What the call state machine needs of these settings.
     var policy: CallPolicy {
         CallPolicy(defaultSkill: menu?.defaultSkill ?? skill, hasMenu: menu != nil, voicemailAfterSeconds: voicemailAfterSeconds,
-                   voicemailWhenNoAgents: voicemailWhenNoAgents)
+                   voicemailWhenNoAgents: voicemailWhenNoAgents, offerTimeoutSeconds: offerTimeoutSeconds)
     }
 }

@@ -17,6 +17,9 @@ struct VoiceTwiMLRenderer: Sendable {
     /// `callId` names the call's own Twilio queue (`<Enqueue>`): one queue per call, so the
     /// broker's routing, not Twilio's queue order, decides who is answered next.
     func render(_ instruction: CallInstruction, on route: TwilioVoiceRoute, callId: String) -> TwiML {
+        // Twilio does not execute what a status or transcription callback answers (they report on
+        // a call, they do not ask): an empty document, whatever the call does now.
+        if route == .status || route == .transcription { return TwiML([]) }
         var verbs: [TwiML.Element] = []
         // The greeting plays once, on the incoming call.
         if route == .incoming, let greeting = greetingVerb() { verbs.append(greeting) }

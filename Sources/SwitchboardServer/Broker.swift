@@ -129,7 +129,9 @@ public final class Broker {
         outbox = OutboxWorker(store: store, http: client, credentials: credentials, adapters: adapters, settings: configuration.outbox,
                               nodeId: nodeId, metrics: metrics, logger: logger, readiness: readiness, clock: clock)
         replies = ReplySender(store: store, clock: clock, kickOutbox: { [weak self] in self?.outbox.kick() })
-        ingestPipeline = IngestPipeline(store: store, router: router, metrics: metrics, clock: clock)
+        ingestPipeline = IngestPipeline(store: store, router: router, metrics: metrics,
+                                        calls: CallService(router: router, metrics: metrics, agents: configuration.agents, clock: clock),
+                                        clock: clock)
         let pulls = PullRunner(store: store, http: client, credentials: credentials, ingest: ingestPipeline, adapters: adapters,
                                nodeId: nodeId, logger: logger)
         ingestPipeline.onPullTrigger = { channel, trigger in pulls.triggered(channel, trigger) }

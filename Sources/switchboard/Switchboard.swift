@@ -5,6 +5,7 @@ import SwitchboardCore
 import SwitchboardCrypto
 import SMSChannel
 import SwitchboardServer
+import VoiceChannel
 import WebChatChannel
 import WeChatChannel
 
@@ -14,6 +15,7 @@ let channelCatalog = ChannelCatalog([
     SMSChannelFactory(),
     WebChatChannelFactory(),
     WeChatChannelFactory(),
+    VoiceChannelFactory(),
 ])
 
 /// The executable: CLI, config loading, wiring. Thin on purpose (DESIGN §3); the broker lives in

@@ -433,7 +433,9 @@ class Broker:
             config["redis"]["url"] = redis_url
         if tls:
             config["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}
-        self.config = deep_merge(config, self.overrides)
+        # Overrides may name the broker's own address as `{base}` (a voice channel's public_url):
+        # the port is only chosen here.
+        self.config = json.loads(json.dumps(deep_merge(config, self.overrides)).replace("{base}", self.base))
         self.config_path.write_text(json.dumps(self.config, indent=2, ensure_ascii=False))
 
     # -- lifecycle

@@ -37,6 +37,8 @@ public enum InboundAnswer: Sendable {
 public enum EventOutcome: Sendable, Equatable {
     /// A message: its conversation, whether it was new or a duplicate, and the conversation's status.
     case message(conversationId: String, messageId: String, created: Bool, duplicate: Bool, status: ConversationStatus)
+    /// A call report: its conversation (nil before one was opened) and what the call does next.
+    case call(conversationId: String?, instruction: CallInstruction)
     /// Any other event, stored (or recorded) as it asked.
     case stored
     /// The event named something unknown (a status for a message Switchboard never sent): nothing

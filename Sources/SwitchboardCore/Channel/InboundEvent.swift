@@ -12,6 +12,10 @@ public enum InboundEvent: Sendable, Equatable {
     /// `unsubscribe`): unfollowing opts the contact out of proactive messages on this channel
     /// (DESIGN §14), following again opts back in.
     case subscription(Identity, subscribed: Bool)
+    /// A telephony platform reported on a call (DESIGN §10.5): the server reads the call's state,
+    /// decides with `CallLifecycle` under the channel's `CallPolicy`, stores the result, and gives
+    /// the `CallInstruction` back in `EventOutcome.call` for the answer.
+    case call(CallEvent, CallPolicy)
 }
 
 public struct InboundMessage: Sendable, Equatable {

@@ -245,9 +245,13 @@ public struct CallPolicy: Sendable, Equatable {
     public var voicemailWhenNoAgents: Bool
     /// Abandons under this many seconds are counted apart (DESIGN §7: 5 s, as centres do).
     public var shortAbandonSeconds: Int
+    /// How long a call's offer rings before it goes to the next agent (`voice_offer_timeout`; nil:
+    /// the broker's offer timeout). Not the state machine's: kept on the conversation when opened.
+    public var offerTimeoutSeconds: Int?
 
     public init(defaultSkill: String, hasMenu: Bool = false, menuAttempts: Int = 2, voicemailAfterSeconds: Int? = 120,
-                voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5) {
+                voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5, offerTimeoutSeconds: Int? = nil) {
+        self.offerTimeoutSeconds = offerTimeoutSeconds
         self.defaultSkill = defaultSkill
         self.hasMenu = hasMenu
         self.menuAttempts = menuAttempts

@@ -10,6 +10,12 @@ local function conv_wire_text(c)
   if c.subject and c.subject ~= '' then t.subject = c.subject end
   if c.category and c.category ~= '' then t.category = c.category end
   if c.assignee and c.assignee ~= '' then t.assignee = c.assignee end
+  -- A phone call's facts (voice_call): the console's ringing card and the reports read them.
+  if c.callId and c.callId ~= '' then
+    t.call = { id = c.callId, talkSeconds = tonumber(c.talkSeconds or ''), abandonWait = tonumber(c.abandonWait or ''),
+               shortAbandon = c.shortAbandon == '1' or nil, voicemail = c.voicemail == '1' or nil,
+               callback = c.callback == '1' or nil, connected = (c.callConnected == '1' and true) or (c.callConnected == '0' and false) or nil }
+  end
   return t
 end
 

@@ -9,6 +9,7 @@ import SwitchboardRedis
 /// - A batch stops at its first failure, so the provider retries it whole: dedup makes that safe.
 /// - A `fetch` trigger is recorded in Redis before the batch succeeds, and handed to the pull
 ///   runner only after the whole batch is stored.
+/// - A call report goes to the `CallService` (read, decide, store at the version read).
 /// - Completions succeed only once Redis holds everything: the caller may then acknowledge.
 ///
 /// Loop thread only.
@@ -17,6 +18,7 @@ final class IngestPipeline {
     private let router: Router
     private let metrics: BrokerMetrics
     private let clock: () -> Int64
+    private let calls: CallService
     /// Runs the channel's puller for a recorded trigger (set once the pull runner exists).
     var onPullTrigger: ((ChannelConfig, PullTrigger) -> Void)?
     /// A stored message names provider media (`InboundMessage.mediaToFetch`): fetch them.
@@ -26,10 +28,11 @@ final class IngestPipeline {
     /// (https://kf.weixin.qq.com/api/doc/path/94745: "10分钟内有效").
     static let pullTriggerTTLSeconds = 600
 
-    init(store: Store, router: Router, metrics: BrokerMetrics, clock: @escaping () -> Int64) {
+    init(store: Store, router: Router, metrics: BrokerMetrics, calls: CallService, clock: @escaping () -> Int64) {
         self.store = store
         self.router = router
         self.metrics = metrics
+        self.calls = calls
         self.clock = clock
     }
 
@@ -108,6 +111,8 @@ final class IngestPipeline {
             store.setOptOut(channelId: channel.id, identity: identity, optedOut: !subscribed, now: clock()) { result in
                 next(result.map { .stored })
             }
+        case .call(let event, let policy):
+            calls.apply(event, policy: policy, channel: channel, completion: next)
         case .fetch(let trigger):
             store.recordPullTrigger(channelId: channel.id, source: trigger.source, token: trigger.token ?? "",
                                     ttlSeconds: Self.pullTriggerTTLSeconds) { result in

@@ -1,0 +1,90 @@
+import SwitchboardCore
+import SwitchboardRedis
+
+/// Applies a telephony platform's report to its call (DESIGN §10.5; issue 10): read the call's
+/// record and facts (`call_state`), decide with `CallLifecycle` (pure), store the decision and its
+/// effects in one script call (`voice_call`), and give the instruction for the platform's answer.
+///
+/// - **Ordering.** Two reports of one call may arrive together (a status callback racing a wait
+///   request, on two nodes). `voice_call` writes only at the version read; on a conflict the report
+///   is read and decided again, so each is applied to the state the other left.
+/// - **Acknowledgement.** The completion succeeds only once Redis holds the decision: the webhook
+///   is answered after that (a 503 before it, and the platform retries; dedup makes that safe).
+/// - **Thread.** Loop thread only.
+final class CallService {
+    private let router: Router
+    private let metrics: BrokerMetrics
+    private let clock: () -> Int64
+    /// agent id → where an accepted call rings (`agents[].phone` or `sip`).
+    private let endpoints: [String: String]
+
+    /// A report that keeps losing the race this many times is answered with 503 (the platform
+    /// retries it). Two concurrent reports of one call is the most seen; five is generous.
+    static let maxAttempts = 5
+
+    init(router: Router, metrics: BrokerMetrics, agents: [AgentConfig], clock: @escaping () -> Int64) {
+        self.router = router
+        self.metrics = metrics
+        self.clock = clock
+        var endpoints: [String: String] = [:]
+        for agent in agents { if let endpoint = agent.voiceEndpoint { endpoints[agent.id] = endpoint } }
+        self.endpoints = endpoints
+    }
+
+    func apply(_ event: CallEvent, policy: CallPolicy, channel: ChannelConfig,
+               completion: @escaping (Result<EventOutcome, StoreError>) -> Void) {
+        attempt(event, policy: policy, channel: channel, left: Self.maxAttempts, completion: completion)
+    }
+
+    private func attempt(_ event: CallEvent, policy: CallPolicy, channel: ChannelConfig, left: Int,
+                         completion: @escaping (Result<EventOutcome, StoreError>) -> Void) {
+        let now = clock()
+        router.callState(channelId: channel.id, callId: event.callId, skill: Self.skillAsked(event, policy: policy), now: now) { [weak self] result in
+            guard let self else { return }
+            let state: CallState
+            switch result {
+            case .failure(let e): return completion(.failure(e))
+            case .success(let s): state = s
+            }
+            let facts = CallFacts(now: now, conversationStatus: state.status, queuePosition: state.position,
+                                  agentsLoggedIn: state.agentsLoggedIn, agentEndpoint: state.assignee.flatMap { self.endpoints[$0] })
+            let transition = CallLifecycle.apply(event, to: state.record, facts: facts, policy: policy)
+            guard transition.changed else {
+                return completion(.success(.call(conversationId: state.conversationId, instruction: transition.instruction)))
+            }
+            let context = CallContext(channelId: channel.id, callId: event.callId, caller: event.caller, called: event.to,
+                                      priority: channel.priority, offerTimeoutSeconds: policy.offerTimeoutSeconds)
+            self.router.commitCall(context, version: state.version, record: transition.record, effects: transition.effects, now: now) { result in
+                switch result {
+                case .failure(let e):
+                    completion(.failure(e))
+                case .success(.conflict):
+                    guard left > 1 else { return completion(.failure(.unavailable("call \(event.callId) is being updated; retry"))) }
+                    self.attempt(event, policy: policy, channel: channel, left: left - 1, completion: completion)
+                case .success(.committed(let conversationId, _, let position)):
+                    if transition.effects.contains(where: { if case .open = $0 { true } else { false } }) {
+                        self.metrics.inbound(channel: channel.id)
+                    }
+                    completion(.success(.call(conversationId: conversationId,
+                                              instruction: Self.withPosition(transition.instruction, position))))
+                }
+            }
+        }
+    }
+
+    /// The skill whose logged-in agents decide between queue and voicemail, for the two reports
+    /// that can make that choice; nil for the rest (no lookup).
+    static func skillAsked(_ event: CallEvent, policy: CallPolicy) -> String? {
+        switch event.step {
+        case .incoming(let skill): return skill ?? (policy.hasMenu ? nil : policy.defaultSkill)
+        case .menuChoice(_, let skill, _): return skill ?? policy.defaultSkill
+        default: return nil
+        }
+    }
+
+    /// A call queued just now learns its place from the script that queued it.
+    static func withPosition(_ instruction: CallInstruction, _ position: Int?) -> CallInstruction {
+        if case .queue(nil, let waited) = instruction, let position { return .queue(position: position, waitedSeconds: waited) }
+        return instruction
+    }
+}

@@ -1,0 +1,209 @@
+"""Phone calls end to end (issue 10): Twilio Voice webhooks signed by the real `twilio` library, a
+call offered to an agent for voice_offer_timeout, the caller moved to the agent, talk time kept,
+abandons counted (short ones apart), voicemail as a call-back task; a PBX's signed JSON events;
+forged and malformed callbacks refused with nothing stored."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import xml.etree.ElementTree as ET
+
+from clients import Agent
+from harness import AGENTS, RespClient, TWILIO_AUTH_TOKEN, sha256_hex, token
+
+CALLER = "+8613800138000"
+HOTLINE = "+8612345000"
+VIC_PHONE = "+8613900000001"
+PBX_SECRET = "e2e-pbx-secret"
+
+
+def voice_overrides(**channel) -> dict:
+    agents = [{"id": aid, "name": aid.capitalize(), "role": role, "token_sha256": sha256_hex(tok), "skills": skills, "capacity": cap}
+              for aid, (tok, skills, cap, role) in AGENTS.items() if aid in ("ana", "cy")]
+    agents.append({"id": "vic", "name": "Vic", "token_sha256": sha256_hex("tok-vic-0009"), "skills": {"general": 5},
+                   "capacity": {"voice": 1, "webchat": 2}, "phone": VIC_PHONE})
+    agents.append({"id": "wu", "name": "Wu", "token_sha256": sha256_hex("tok-wu-0010"), "skills": {"general": 5},
+                   "capacity": {"voice": 1}, "sip": "sip:1010@pbx.example"})
+    return {
+        "agents": agents,
+        "channels": [
+            {"id": "web", "kind": "webchat", "skill": "general"},
+            {"id": "hotline", "kind": "voice", "provider": "twilio", "skill": "general", "account_sid": "AC1",
+             "auth_token": TWILIO_AUTH_TOKEN, "public_url": "{base}/v1/channels/hotline/twilio", "api_base": "http://127.0.0.1:9",
+             "greeting": "您好，欢迎致电12345热线。", "voice_offer_timeout": "15s", "voicemail_after": "60s", **channel},
+            {"id": "pbx", "kind": "voice", "provider": "generic", "skill": "general", "hmac_secret": PBX_SECRET,
+             "control_url": "http://127.0.0.1:9/control"},
+        ],
+    }
+
+
+def call_sid(n: int) -> str:
+    return f"CA{n:032x}"
+
+
+class Twilio:
+    """What Twilio sends a voice channel: each callback to the URL the broker's TwiML named."""
+
+    def __init__(self, broker, sid: str):
+        self.broker, self.sid = broker, sid
+        self.base = f"{broker.base}/v1/channels/hotline/twilio"
+        self.sequence = 0
+
+    def post(self, suffix: str, **params):
+        url = self.base + suffix
+        form = {"CallSid": self.sid, "AccountSid": "AC1", "From": CALLER, "To": HOTLINE, "Direction": "inbound",
+                "ApiVersion": "2010-04-01", **params}
+        return self.broker.post_twilio(url, form)
+
+    def status(self, status: str, **params):
+        self.sequence += 1
+        return self.post("/status", CallStatus=status, SequenceNumber=str(self.sequence), **params)
+
+    def agent_leg(self, status: str, sequence: int, **params):
+        url = self.base + "/status?leg=agent"
+        form = {"CallSid": "CB" + self.sid[2:], "ParentCallSid": self.sid, "AccountSid": "AC1", "From": HOTLINE, "To": VIC_PHONE,
+                "CallStatus": status, "SequenceNumber": str(sequence), **params}
+        return self.broker.post_twilio(url, form)
+
+
+def twiml(response) -> list[ET.Element]:
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("text/xml"), response.headers
+    root = ET.fromstring(response.content)
+    assert root.tag == "Response", response.text
+    return list(root.iter())[1:]
+
+
+def tags(response) -> list[str]:
+    return [e.tag for e in twiml(response)]
+
+
+def conv_field(broker, conv: str, field: str) -> str | None:
+    with RespClient(broker.redis_url) as r:
+        value = r.command("HGET", f"sb:conv:{{{conv}}}", field)
+    return value.decode() if value is not None else None
+
+
+async def post(fn, *args, **kw):
+    return await asyncio.to_thread(fn, *args, **kw)
+
+
+async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_with_its_talk_time(start_broker, redis):
+    broker = start_broker(redis, overrides=voice_overrides())
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    call = Twilio(broker, call_sid(1))
+
+    answer = await post(call.post, "", CallStatus="ringing")
+    elements = twiml(answer)
+    assert [e.tag for e in elements] == ["Say", "Enqueue"], answer.text
+    assert elements[0].text == "您好，欢迎致电12345热线。" and elements[0].get("language") == "zh-CN"
+    assert elements[1].text == call.sid, "each call waits in its own Twilio queue"
+    assert elements[1].get("waitUrl") == call.base + "/wait"
+
+    offered_at = time.time()
+    offer = await vic.expect("offer")
+    conv = offer["conversation"]
+    assert conv["kind"] == "voice" and conv["channel"] == "hotline"
+    assert conv["call"]["id"] == call.sid
+    assert 13 <= offer["expiresAt"] / 1000 - offered_at <= 16, "voice_offer_timeout 15 s, not the broker's 20 s"
+
+    # Ringing: Twilio asks what to play; the caller is not in the queue any more (offered).
+    assert "Pause" in tags(await post(call.post, "/wait", QueueTime="5", QueuePosition="1"))
+
+    await vic.ok({"type": "offer.accept", "offerId": offer["offerId"]})
+    await vic.expect("assigned", lambda e: e["conversation"]["id"] == conv["id"])
+    # The next wait request finds the call accepted: leave the queue, and the queue's action dials.
+    assert tags(await post(call.post, "/wait", QueueTime="9")) == ["Leave"]
+    dial = twiml(await post(call.post, "/queue", QueueResult="leave", QueueTime="10"))
+    assert [e.tag for e in dial] == ["Dial", "Number"]
+    assert dial[1].text == VIC_PHONE
+    assert dial[1].get("statusCallback") == call.base + "/status?leg=agent"
+
+    assert tags(await post(call.agent_leg, "in-progress", 0)) == []
+    assert tags(await post(call.agent_leg, "completed", 1, CallDuration="42")) == []
+    assert tags(await post(call.status, "completed", CallDuration="60")) == []
+    closed = await vic.expect("conversation.updated", lambda e: e["conversation"]["status"] in ("wrapup", "closed"))
+    assert closed["conversation"]["call"]["talkSeconds"] == 42
+    assert conv_field(broker, conv["id"], "talkSeconds") == "42"
+    # Twilio retries the same status callback: nothing twice.
+    call.sequence -= 1
+    assert tags(await post(call.status, "completed", CallDuration="60")) == []
+    messages = broker.messages(conv["id"])
+    assert [m["parts"][0].get("event") for m in messages] == ["incoming", "completed"], messages
+
+
+async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_seconds_a_short_one(start_broker, redis):
+    broker = start_broker(redis, overrides=voice_overrides())
+    # Logged in but away: calls queue (nobody logged in would be voicemail).
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=False)
+    await vic.set_presence("away")
+    call = Twilio(broker, call_sid(2))
+    assert tags(await post(call.post, "", CallStatus="ringing")) == ["Say", "Enqueue"]
+    wait = twiml(await post(call.post, "/wait", QueueTime="2"))
+    assert wait[0].tag == "Say" and wait[0].text == "您是下一位，请稍候。", [e.text for e in wait]
+    assert tags(await post(call.post, "/queue", QueueResult="hangup", QueueTime="3")) == [], "the caller is gone"
+    metrics = broker.metrics()
+    with RespClient(broker.redis_url) as r:
+        stats = r.command("HGETALL", "sb:{r}:stats")
+    stats = dict(zip(stats[::2], stats[1::2]))
+    assert stats[b"abandoned"] == b"1" and stats[b"abandoned_short"] == b"1", stats
+    assert vic is not None and metrics
+
+
+async def test_nobody_logged_in_is_voicemail_and_the_recording_becomes_a_call_back_task(start_broker, redis):
+    broker = start_broker(redis, overrides=voice_overrides())
+    call = Twilio(broker, call_sid(3))
+    elements = twiml(await post(call.post, "", CallStatus="ringing"))
+    assert [e.tag for e in elements][:3] == ["Say", "Say", "Record"], [e.tag for e in elements]
+    record = elements[2]
+    assert record.get("action") == call.base + "/recording"
+    assert record.get("transcribe") is None, "Twilio transcribes English only: off unless configured"
+    # The call ends first; the recording's callback follows.
+    assert tags(await post(call.status, "completed", CallDuration="50")) == []
+    thanks = twiml(await post(call.post, "/recording", RecordingSid="RE1", RecordingDuration="31",
+                              RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"))
+    assert [e.tag for e in thanks] == ["Say", "Hangup"]
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    offer = await vic.expect("offer")
+    assert offer["conversation"]["call"]["callback"] is True
+    assert offer["conversation"]["call"]["voicemail"] is True
+
+
+async def test_forged_or_malformed_callbacks_are_refused_and_store_nothing(start_broker, redis):
+    broker = start_broker(redis, overrides=voice_overrides())
+    url = f"{broker.base}/v1/channels/hotline/twilio"
+    form = {"CallSid": call_sid(4), "From": CALLER, "To": HOTLINE, "CallStatus": "ringing"}
+    forged = await post(broker.post_twilio, url, form, signature="bm90IGEgc2lnbmF0dXJl")
+    assert forged.status_code == 403 and forged.json()["error"]["code"], forged.text
+    bad_status = await post(broker.post_twilio, url, {**form, "CallStatus": "dancing"})
+    assert bad_status.status_code == 400 and "CallStatus" in bad_status.json()["error"]["message"], bad_status.text
+    bad_sid = await post(broker.post_twilio, url, {**form, "CallSid": "CA<script>"})
+    assert bad_sid.status_code == 400, bad_sid.text
+    with RespClient(broker.redis_url) as r:
+        assert r.command("KEYS", "sb:call:*") == []
+        assert r.command("KEYS", "sb:conv:*") == []
+
+
+async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, redis):
+    broker = start_broker(redis, overrides=voice_overrides())
+    wu = await Agent.connect(broker, "wu", "tok-wu-0010", available=True)
+
+    def send(event: dict):
+        body = json.dumps(event).encode()
+        signature = "sha256=" + hmac.new(PBX_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        return broker.post("/v1/channels/pbx/events", data=body,
+                           headers={"Content-Type": "application/json", "X-Signature": signature})
+
+    r = await post(send, {"event": "call.incoming", "call_id": "fs-1", "from": "13800138000", "to": "12345", "skill": "general"})
+    assert r.status_code == 200, r.text
+    assert r.json()["action"] == "queue", r.text
+    await wu.accept_offer()
+    r = await post(send, {"event": "call.waiting", "call_id": "fs-1"})
+    assert r.json() == {"action": "bridge", "endpoint": "sip:1010@pbx.example"}, r.text
+    r = await post(send, {"event": "call.status", "call_id": "fs-1", "status": "answered", "sequence": 1})
+    assert r.json() == {"action": "none"}
+    unsigned = await post(broker.post, "/v1/channels/pbx/events", data=b'{"event":"call.waiting","call_id":"fs-1"}',
+                          headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 403, unsigned.text
