@@ -20,6 +20,7 @@ public struct VoiceAdapter: ChannelAdapter {
     let settings: VoiceSettings
     private let renderer: VoiceTwiMLRenderer?
     private let callsAPI: TwilioCallsAPI?
+    private let control: GenericVoiceControl?
 
     public init(config: ChannelConfig, environment: ChannelEnvironment) throws(ChannelConfigurationError) {
         guard config.kind == .voice else {
@@ -32,6 +33,11 @@ public struct VoiceAdapter: ChannelAdapter {
         } else {
             renderer = nil
             callsAPI = nil
+        }
+        if let url = settings.controlURL, let secret = settings.hmacSecret {
+            control = GenericVoiceControl(url: url, secret: secret)
+        } else {
+            control = nil
         }
     }
 
@@ -79,12 +85,22 @@ public struct VoiceAdapter: ChannelAdapter {
         return .acknowledge
     }
 
+    /// The only thing that leaves through a voice channel is call control: the bridge an agent's
+    /// acceptance queued (`callId` set, `to` the agent's endpoint). A written reply cannot be.
     public func render(_ outbound: OutboundMessage, credential: String?) throws(ChannelError) -> Delivery {
-        throw .unrenderable("a phone call takes no written messages (channel '\(channelId)'); reply on another channel or call back")
+        guard let callId = outbound.callId else {
+            throw .unrenderable("a phone call takes no written messages (channel '\(channelId)'); reply on another channel or call back")
+        }
+        if let callsAPI, let renderer {
+            return .action(callsAPI.updateCall(callSid: callId, twiml: TwiML([renderer.dial(outbound.to)]).xml,
+                                               idempotencyKey: outbound.idempotencyKey))
+        }
+        guard let control else { throw .unrenderable("channel '\(channelId)' has no control_url") }
+        return .action(control.bridge(callId: callId, endpoint: outbound.to, idempotencyKey: outbound.idempotencyKey))
     }
 
     public func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,
                           credential: String?) -> DeliveryOutcome {
-        TwilioCallsAPI.interpret(response)
+        callsAPI != nil ? TwilioCallsAPI.interpret(response) : GenericVoiceControl.interpret(response)
     }
 }

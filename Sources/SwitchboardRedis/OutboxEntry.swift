@@ -24,10 +24,13 @@ public struct OutboxEntry: Sendable, Equatable {
     public var kind: String
     public var subject: String
     public var replyFrom: String
+    /// The call a call-control entry acts on (the bridge at acceptance), else empty.
+    public var callId: String
 
     public init(id: String, conversationId: String, messageId: String, channelId: String, to: String, attempt: Int,
                 idempotencyKey: String, enqueuedAt: Int64, messageJSON: String, kind: String = "", subject: String = "",
-                replyFrom: String = "") {
+                replyFrom: String = "", callId: String = "") {
+        self.callId = callId
         self.id = id
         self.conversationId = conversationId
         self.messageId = messageId
@@ -54,6 +57,6 @@ public struct OutboxEntry: Sendable, Equatable {
         }
         return OutboundMessage(conversationId: conversationId, messageId: messageId, to: to, parts: message.parts,
                                idempotencyKey: idempotencyKey, attempt: attempt, subject: subject.isEmpty ? nil : subject,
-                               replyFrom: replyFrom.isEmpty ? nil : replyFrom)
+                               replyFrom: replyFrom.isEmpty ? nil : replyFrom, callId: callId.isEmpty ? nil : callId)
     }
 }

@@ -171,13 +171,14 @@ public final class Router {
         var skills: [String: Int]
         var capacity: [String: Int]
         var voiceExclusive: Bool
+        var endpoint: String?
     }
 
     static func encodeAgents(_ agents: [AgentConfig]) throws -> String {
         let wire = agents.map { a in
             AgentWire(id: a.id, name: a.name, role: a.role.rawValue, skills: a.skills,
                       capacity: Dictionary(uniqueKeysWithValues: a.capacity.map { ($0.key.rawValue, $0.value) }),
-                      voiceExclusive: a.voiceExclusive)
+                      voiceExclusive: a.voiceExclusive, endpoint: a.voiceEndpoint)
         }
         return String(decoding: try JSONEncoder().encode(wire), as: UTF8.self)
     }

@@ -141,6 +141,7 @@ extension Store {
                            channelId: fields["channel"] ?? "", to: fields["to"] ?? "",
                            attempt: Int(fields["attempt"] ?? "") ?? 1, idempotencyKey: fields["idem"] ?? "",
                            enqueuedAt: Int64(fields["enqueuedAt"] ?? "") ?? 0, messageJSON: fields["m"] ?? "",
-                           kind: fields["kind"] ?? "", subject: fields["subject"] ?? "", replyFrom: fields["from"] ?? "")
+                           kind: fields["kind"] ?? "", subject: fields["subject"] ?? "", replyFrom: fields["from"] ?? "",
+                           callId: fields["call"] ?? "")
     }
 }

@@ -318,6 +318,10 @@ extension Broker: AgentSessionHost, VisitorSessionHost {
         replies.send(request, completion: completion)
     }
 
+    func deliverSoon() {
+        outbox?.kick()
+    }
+
     func ingest(channel: ChannelConfig, message: InboundMessage, visitorNode: String?,
                 completion: @escaping (Result<IngestOutcome, StoreError>) -> Void) {
         ingestPipeline.ingest(channel: channel, message: message, visitorNode: visitorNode, completion: completion)

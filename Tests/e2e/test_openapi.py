@@ -45,10 +45,16 @@ CHANNELS = [
     # The API is never called (no reply is sent to WeChat here): a closed loopback port.
     {"id": "wx-main", "kind": "wechat", "provider": "official_account", "app_id": "wx1234567890abcdef",
      "app_secret": "e2e-app-secret", "token": "e2e-wx-token", "api_base": "http://127.0.0.1:9", "skill": "general"},
+    {"id": "call-main", "kind": "voice", "provider": "twilio", "account_sid": "AC1", "auth_token": TWILIO_AUTH_TOKEN,
+     "public_url": "https://voice.example.org/v1/channels/call-main/twilio", "api_base": "http://127.0.0.1:9", "skill": "general"},
+    {"id": "pbx", "kind": "voice", "provider": "generic", "hmac_secret": "e2e-pbx-secret", "control_url": "http://127.0.0.1:9/c",
+     "skill": "general"},
 ]
 WEBHOOK_CHANNEL = {"twilioInbound": "sms-main", "twilioStatus": "sms-main", "aliyunSmsUp": "sms-ali",
                    "tencentSmsReply": "sms-tc", "genericInbound": "sms-gw", "genericStatus": "sms-gw",
-                   "wechatUrlCheck": "wx-main", "wechatCallback": "wx-main"}
+                   "wechatUrlCheck": "wx-main", "wechatCallback": "wx-main", "voiceEvents": "pbx"} | {
+    op: "call-main" for op in ("twilioVoiceGather", "twilioVoiceWait", "twilioVoiceQueue", "twilioVoiceRecording",
+                               "twilioVoiceTranscription")}
 
 # Checks switched off for one operation, each with its reason (remove an entry once its reason is gone).
 EXCLUDED: dict[str, dict[str, str]] = {

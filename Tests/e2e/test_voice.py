@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from clients import Agent
-from harness import AGENTS, RespClient, TWILIO_AUTH_TOKEN, sha256_hex, token
+from harness import AGENTS, RespClient, TWILIO_AUTH_TOKEN, basic_auth, sha256_hex
 
 CALLER = "+8613800138000"
 HOTLINE = "+8612345000"
@@ -19,7 +19,7 @@ VIC_PHONE = "+8613900000001"
 PBX_SECRET = "e2e-pbx-secret"
 
 
-def voice_overrides(**channel) -> dict:
+def voice_overrides(sink, **channel) -> dict:
     agents = [{"id": aid, "name": aid.capitalize(), "role": role, "token_sha256": sha256_hex(tok), "skills": skills, "capacity": cap}
               for aid, (tok, skills, cap, role) in AGENTS.items() if aid in ("ana", "cy")]
     agents.append({"id": "vic", "name": "Vic", "token_sha256": sha256_hex("tok-vic-0009"), "skills": {"general": 5},
@@ -31,10 +31,10 @@ def voice_overrides(**channel) -> dict:
         "channels": [
             {"id": "web", "kind": "webchat", "skill": "general"},
             {"id": "hotline", "kind": "voice", "provider": "twilio", "skill": "general", "account_sid": "AC1",
-             "auth_token": TWILIO_AUTH_TOKEN, "public_url": "{base}/v1/channels/hotline/twilio", "api_base": "http://127.0.0.1:9",
+             "auth_token": TWILIO_AUTH_TOKEN, "public_url": "{base}/v1/channels/hotline/twilio", "api_base": f"http://127.0.0.1:{sink.port}",
              "greeting": "您好，欢迎致电12345热线。", "voice_offer_timeout": "15s", "voicemail_after": "60s", **channel},
             {"id": "pbx", "kind": "voice", "provider": "generic", "skill": "general", "hmac_secret": PBX_SECRET,
-             "control_url": "http://127.0.0.1:9/control"},
+             "control_url": f"http://127.0.0.1:{sink.port}/control"},
         ],
     }
 
@@ -90,8 +90,8 @@ async def post(fn, *args, **kw):
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_with_its_talk_time(start_broker, redis):
-    broker = start_broker(redis, overrides=voice_overrides())
+async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_with_its_talk_time(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
     vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
     call = Twilio(broker, call_sid(1))
 
@@ -114,12 +114,17 @@ async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_wi
 
     await vic.ok({"type": "offer.accept", "offerId": offer["offerId"]})
     await vic.expect("assigned", lambda e: e["conversation"]["id"] == conv["id"])
-    # The next wait request finds the call accepted: leave the queue, and the queue's action dials.
-    assert tags(await post(call.post, "/wait", QueueTime="9")) == ["Leave"]
-    dial = twiml(await post(call.post, "/queue", QueueResult="leave", QueueTime="10"))
-    assert [e.tag for e in dial] == ["Dial", "Number"]
+    # The acceptance sends Twilio "update call" with the <Dial> to the agent's phone, once.
+    update = (await post(sink.wait_for, 1))[0]
+    assert update.path == f"/2010-04-01/Accounts/AC1/Calls/{call.sid}.json"
+    assert update.headers["authorization"] == basic_auth("AC1", TWILIO_AUTH_TOKEN)
+    dial = list(ET.fromstring(update.form["Twiml"][0]).iter())[1:]
+    assert [e.tag for e in dial] == ["Dial", "Number"], update.form
     assert dial[1].text == VIC_PHONE
     assert dial[1].get("statusCallback") == call.base + "/status?leg=agent"
+    bridge = await vic.expect("delivery", lambda e: e["conversationId"] == conv["id"] and e["status"] == "sent")
+    # Twilio has moved the caller: the queue's action reports it, nothing more to do.
+    assert tags(await post(call.post, "/queue", QueueResult="redirected", QueueTime="10")) == []
 
     assert tags(await post(call.agent_leg, "in-progress", 0)) == []
     assert tags(await post(call.agent_leg, "completed", 1, CallDuration="42")) == []
@@ -131,11 +136,45 @@ async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_wi
     call.sequence -= 1
     assert tags(await post(call.status, "completed", CallDuration="60")) == []
     messages = broker.messages(conv["id"])
-    assert [m["parts"][0].get("event") for m in messages] == ["incoming", "completed"], messages
+    assert [m["parts"][0].get("event") for m in messages] == ["incoming", "bridge", "completed"], messages
+    assert [m["id"] for m in messages if m["parts"][0].get("event") == "bridge"] == [bridge["messageId"]]
+    assert len(sink.requests) == 1, "the bridge was sent once"
 
 
-async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_seconds_a_short_one(start_broker, redis):
-    broker = start_broker(redis, overrides=voice_overrides())
+async def test_a_lost_update_is_recovered_by_the_next_wait_request(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
+    sink.fail_with = 503   # Twilio's answer to the update is lost: unknown whether it acted
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    call = Twilio(broker, call_sid(5))
+    twiml(await post(call.post, "", CallStatus="ringing"))
+    await vic.accept_offer()
+    await post(sink.wait_for, 1)
+    # Not resent (a second <Dial> would ring the agent again); the caller still on hold is moved
+    # by the next wait request: leave the queue, and the queue's action dials.
+    assert tags(await post(call.post, "/wait", QueueTime="9")) == ["Leave"]
+    dial = twiml(await post(call.post, "/queue", QueueResult="leave", QueueTime="10"))
+    assert [e.tag for e in dial] == ["Dial", "Number"] and dial[1].text == VIC_PHONE
+    await asyncio.sleep(1.5)
+    assert len(sink.requests) == 1
+
+
+async def test_a_caller_gone_before_the_bridge_tells_the_agent_plainly(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
+    sink.fail_with = 404   # Twilio: no such call in progress (the caller hung up as the agent accepted)
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    call = Twilio(broker, call_sid(6))
+    twiml(await post(call.post, "", CallStatus="ringing"))
+    conv = await vic.accept_offer()
+    failed = await vic.expect("delivery", lambda e: e["conversationId"] == conv["id"] and e["status"] == "failed")
+    assert failed["hint"] == "来电者已挂机，通话未能接通。", failed
+    assert tags(await post(call.status, "completed", CallDuration="20")) == []
+    closed = await vic.expect("conversation.updated", lambda e: e["conversation"]["status"] in ("wrapup", "closed"))
+    assert closed["conversation"]["call"]["connected"] is False
+    assert closed["conversation"]["call"]["talkSeconds"] == 0
+
+
+async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_seconds_a_short_one(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
     # Logged in but away: calls queue (nobody logged in would be voicemail).
     vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=False)
     await vic.set_presence("away")
@@ -152,8 +191,8 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_s
     assert vic is not None and metrics
 
 
-async def test_nobody_logged_in_is_voicemail_and_the_recording_becomes_a_call_back_task(start_broker, redis):
-    broker = start_broker(redis, overrides=voice_overrides())
+async def test_nobody_logged_in_is_voicemail_and_the_recording_becomes_a_call_back_task(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
     call = Twilio(broker, call_sid(3))
     elements = twiml(await post(call.post, "", CallStatus="ringing"))
     assert [e.tag for e in elements][:3] == ["Say", "Say", "Record"], [e.tag for e in elements]
@@ -171,8 +210,8 @@ async def test_nobody_logged_in_is_voicemail_and_the_recording_becomes_a_call_ba
     assert offer["conversation"]["call"]["voicemail"] is True
 
 
-async def test_forged_or_malformed_callbacks_are_refused_and_store_nothing(start_broker, redis):
-    broker = start_broker(redis, overrides=voice_overrides())
+async def test_forged_or_malformed_callbacks_are_refused_and_store_nothing(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
     url = f"{broker.base}/v1/channels/hotline/twilio"
     form = {"CallSid": call_sid(4), "From": CALLER, "To": HOTLINE, "CallStatus": "ringing"}
     forged = await post(broker.post_twilio, url, form, signature="bm90IGEgc2lnbmF0dXJl")
@@ -186,8 +225,8 @@ async def test_forged_or_malformed_callbacks_are_refused_and_store_nothing(start
         assert r.command("KEYS", "sb:conv:*") == []
 
 
-async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, redis):
-    broker = start_broker(redis, overrides=voice_overrides())
+async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
     wu = await Agent.connect(broker, "wu", "tok-wu-0010", available=True)
 
     def send(event: dict):
@@ -200,6 +239,12 @@ async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, red
     assert r.status_code == 200, r.text
     assert r.json()["action"] == "queue", r.text
     await wu.accept_offer()
+    control = (await post(sink.wait_for, 1))[0]
+    assert control.path == "/control"
+    assert json.loads(control.body) == {"action": "bridge", "call_id": "fs-1", "endpoint": "sip:1010@pbx.example",
+                                        "idempotency_key": json.loads(control.body)["idempotency_key"]}
+    expected = "sha256=" + hmac.new(PBX_SECRET.encode(), control.body, hashlib.sha256).hexdigest()
+    assert control.headers["x-signature"] == expected
     r = await post(send, {"event": "call.waiting", "call_id": "fs-1"})
     assert r.json() == {"action": "bridge", "endpoint": "sip:1010@pbx.example"}, r.text
     r = await post(send, {"event": "call.status", "call_id": "fs-1", "status": "answered", "sequence": 1})

@@ -15,9 +15,13 @@ public struct OutboundMessage: Sendable, Equatable {
     /// Where the contact wrote to (the account, the gateway number, the `open_kfid`): a reply
     /// leaves from the same place.
     public var replyFrom: String?
+    /// For call control (the bridge an agent's acceptance sends, DESIGN §10.5): the platform's id
+    /// of the call to act on; `to` is then where to connect it (the agent's phone or SIP address).
+    public var callId: String?
 
     public init(conversationId: String, messageId: String, to: String, parts: [MessagePart], idempotencyKey: String,
-                attempt: Int = 1, subject: String? = nil, replyFrom: String? = nil) {
+                attempt: Int = 1, subject: String? = nil, replyFrom: String? = nil, callId: String? = nil) {
+        self.callId = callId
         self.conversationId = conversationId
         self.messageId = messageId
         self.to = to

@@ -14,7 +14,9 @@ local function conv_wire_text(c)
   if c.callId and c.callId ~= '' then
     t.call = { id = c.callId, talkSeconds = tonumber(c.talkSeconds or ''), abandonWait = tonumber(c.abandonWait or ''),
                shortAbandon = c.shortAbandon == '1' or nil, voicemail = c.voicemail == '1' or nil,
-               callback = c.callback == '1' or nil, connected = (c.callConnected == '1' and true) or (c.callConnected == '0' and false) or nil }
+               callback = c.callback == '1' or nil }
+    -- Whether the bridge came up, once the call has ended after an acceptance (absent before).
+    if c.callConnected == '1' then t.call.connected = true elseif c.callConnected == '0' then t.call.connected = false end
   end
   return t
 end

@@ -2,7 +2,7 @@
 -- truth for names, roles, skills and capacity; Redis keeps the live state).
 --
 -- ARGV[9] = JSON array of {"id","name","role","skills":{skill:level},"capacity":{kind:n},
---           "voiceExclusive":true|false}
+--           "voiceExclusive":true|false,"endpoint":"+86…"|"sip:…" (where an accepted call is bridged)}
 -- New agents start offline with zero load. Existing agents keep status, load, idleSince and seq;
 -- an available agent's avail sets follow a skill change and it drains (new skills or capacity may
 -- fit waiting conversations). Agents no longer configured are evicted like a grace end (offers
@@ -31,7 +31,7 @@ for _, cfg in ipairs(list) do
   local capacity = cfg.capacity or {}
   -- voiceShared '1': agents[].voice_exclusive false, chats go on during a call (R.has_room).
   local fields = { 'id', aid, 'name', cfg.name or aid, 'role', cfg.role or 'agent',
-                   'voiceShared', cfg.voiceExclusive == false and '1' or '0' }
+                   'voiceShared', cfg.voiceExclusive == false and '1' or '0', 'endpoint', cfg.endpoint or '' }
   -- An empty Lua table encodes as {}: the right JSON for an empty skill map.
   fields[#fields + 1] = 'skills'
   fields[#fields + 1] = cjson.encode(skills)

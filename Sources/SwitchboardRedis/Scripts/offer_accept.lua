@@ -5,6 +5,7 @@
 -- idleSince becomes now (it moves to the back of the longest-idle order). The agent gets
 -- assigned{conversation}; a web visitor gets agent.joined{name}. The wait (queuedAt → accept) feeds
 -- the moving average behind queue_position's estimate.
+-- A call (kind voice) also queues its bridge to the agent's phone in the outbox (below).
 -- Returns the conversation JSON. Errors: not_found (no such offer), forbidden (someone else's),
 -- conflict (expired, not yet swept; or the conversation moved on).
 
@@ -54,6 +55,25 @@ if first then
   redis.call('HSET', K.stats(), unpack(sets))
 end
 stat('offers_accepted')
+
+-- A call: the bridge to the agent's phone leaves with the acceptance, in the same step (issue 10
+-- "Bridging on accept"). It is a system message in the thread (so the agent sees whether it went
+-- through, and why not) and its outbox entry, sent once per acceptance: the idempotency key is the
+-- call and the offer, and `to` is where the agent's phone is (agents[].phone or sip).
+if c.kind == 'voice' and c.callId and c.callId ~= '' then
+  local endpoint = redis.call('HGET', K.agent(aid), 'endpoint')
+  if endpoint and endpoint ~= '' then
+    local body = cjson.encode({ direction = 'out', author = 'system', parts = { { type = 'call', event = 'bridge' } },
+                                createdAt = NOW })
+    local m = Store.compose(id, 'pending', body)
+    local msg = redis.call('XADD', K.log(id), '*', 'm', m)
+    local wire = Store.render(msg, m)
+    redis.call('XADD', K.outbox(), '*', 'conv', id, 'msg', msg, 'channel', c.channel, 'to', endpoint,
+      'attempt', '1', 'idem', c.callId .. ':' .. oid, 'enqueuedAt', NOW, 'm', wire, 'kind', 'voice',
+      'subject', '', 'from', '', 'call', c.callId)
+    emit_agent(aid, '{"type":"message","conversationId":"' .. id .. '","message":' .. wire .. '}')
+  end
+end
 
 local j = Conv.json(id, c)
 emit_agent(aid, '{"type":"assigned"' .. conv_member(j) .. '}')

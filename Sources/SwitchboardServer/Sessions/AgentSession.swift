@@ -116,6 +116,8 @@ final class AgentSession: WebSocketSession {
             }
         case .acceptOffer(let offerId):
             broker.router.accept(agentId: agent.id, offerId: offerId, now: now) { [weak self] r in
+                // Accepting a call queued its bridge in the outbox: send it now, the caller is waiting.
+                if case .success = r { self?.broker.deliverSoon() }
                 self?.answer(ref, r.map { ["conversation": .raw($0)] })
             }
         case .rejectOffer(let offerId, let reason):

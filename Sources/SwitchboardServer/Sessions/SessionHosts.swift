@@ -24,6 +24,9 @@ protocol AgentSessionHost: SessionHost {
     var isReady: Bool { get }
     /// Stores a reply and starts its delivery (`ReplySender`).
     func send(_ request: SendRequest, completion: @escaping (Result<SendOutcome, StoreError>) -> Void)
+    /// Delivers what the outbox holds now rather than at its next poll (a call's bridge, queued
+    /// with the acceptance: the caller is waiting on the line).
+    func deliverSoon()
 }
 
 /// What a web visitor's session may reach besides.
