@@ -172,7 +172,7 @@ window.SB = window.SB || {};
       case 'location':
         return locationPart(p);
       case 'call': {
-        const bits = [h('span', null, SB.t('part.call') + ' ' + (p.event || ''))];
+        const bits = [h('span', null, SB.t('part.call') + ' ' + SB.tOr('call.event.' + (p.event || ''), p.event || ''))];
         if (typeof p.duration === 'number') bits.push(h('span', { class: 'muted' }, ' · ' + SB.t('part.duration', { d: SB.fmtDuration(p.duration * 1000) })));
         if (p.recordingUrl && SB.safeUrl(p.recordingUrl)) bits.push(h('audio', { controls: true, preload: 'none', src: SB.safeUrl(p.recordingUrl) }));
         return h('div', { class: 'part-call' }, bits);

@@ -231,9 +231,12 @@ window.SB = window.SB || {};
   T.renderReply = function () {
     const conv = st.convs.get(st.activeId);
     const ended = !conv || !!conv._ended;
-    $('reply-text').disabled = ended;
-    $('reply-send').disabled = ended;
-    $('reply-ended').hidden = !ended;
+    // A call is spoken on the phone: nothing typed here could reach the caller.
+    const voice = !!conv && SB.kindOf(conv) === 'voice';
+    $('reply-text').disabled = ended || voice;
+    $('reply-send').disabled = ended || voice;
+    $('reply-ended').hidden = !ended && !voice;
+    $('reply-ended').textContent = SB.t(ended ? 'thread.ended' : 'reply.voice');
     updateCounter();
   };
 

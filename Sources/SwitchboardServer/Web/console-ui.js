@@ -44,16 +44,19 @@ window.SB = window.SB || {};
   // Synthesised tones, so the console needs no sound files and no external resources.
   UI.beep = function (kind) {
     if (!audio || localStorage.getItem('sb.sound') === 'off') return;
-    const tones = kind === 'offer' ? [[880, 0], [1175, 0.18]] : [[660, 0]];
+    // A call rings like a telephone (two 0.4 s bursts of 440 + 480 Hz); a chat offer chimes.
+    const tones = kind === 'ring' ? [[440, 0], [480, 0], [440, 0.6], [480, 0.6]]
+      : kind === 'offer' ? [[880, 0], [1175, 0.18]] : [[660, 0]];
+    const length = kind === 'ring' ? 0.4 : 0.16;
     for (const [freq, at] of tones) {
       const o = audio.createOscillator(), g = audio.createGain();
       o.frequency.value = freq;
       g.gain.setValueAtTime(0.0001, audio.currentTime + at);
       g.gain.exponentialRampToValueAtTime(0.25, audio.currentTime + at + 0.02);
-      g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + at + 0.16);
+      g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + at + length);
       o.connect(g).connect(audio.destination);
       o.start(audio.currentTime + at);
-      o.stop(audio.currentTime + at + 0.18);
+      o.stop(audio.currentTime + at + length + 0.02);
     }
   };
 
@@ -159,15 +162,20 @@ window.SB = window.SB || {};
       const conv = o.conversation || {};
       const kind = SB.kindOf(conv);
       const busy = pendingOffers.has(o.offerId);
+      // A call rings: the caller is on the line. A voicemail's call-back task is not ringing.
+      const call = kind === 'voice' ? (conv.call || {}) : null;
+      const ringing = !!call && !call.callback;
       // Only a new card flashes; re-renders (a countdown, a busy button) must not re-alert.
-      o._el = h('div', { class: 'offer-card' + (o._shown ? '' : ' fresh'), dataset: { offer: o.offerId } },
+      o._el = h('div', { class: 'offer-card' + (o._shown ? '' : ' fresh') + (ringing ? ' ringing' : ''), dataset: { offer: o.offerId } },
         h('div', { class: 'offer-top' },
           SB.chanMark(conv),
-          h('span', { class: 'offer-chan', title: SB.channelTitle(conv) }, SB.t('channel.' + kind)),
+          h('span', { class: 'offer-chan', title: SB.channelTitle(conv) },
+            call ? SB.t(call.callback ? 'offers.callback' : 'offers.call') : SB.t('channel.' + kind)),
           conv.priority ? h('span', { class: 'chip chip-prio' }, SB.t('offers.priority', { p: conv.priority })) : null,
           h('span', { class: 'offer-left' })),
         h('div', { class: 'offer-contact' }, SB.listName(conv)),
-        h('div', { class: 'offer-sub muted' }, [conv.skill, conv.subject].filter(Boolean).join(' · ')),
+        h('div', { class: 'offer-sub muted' }, [conv.skill, conv.subject].filter(Boolean).join(' · '),
+          call ? h('span', { class: 'offer-waited' }) : null),
         h('div', { class: 'offer-bar' }, h('div', { class: 'offer-fill' })),
         h('div', { class: 'offer-actions' },
           h('button', { type: 'button', class: 'primary', disabled: busy, onclick: () => UI.acceptOffer(o.offerId) }, SB.t('offers.accept')),
@@ -180,10 +188,23 @@ window.SB = window.SB || {};
   };
 
   // Live countdowns. The deadline is server time; SB.clock converts it (see console-ws.js).
+  // A ringing call rings again every RING_EVERY ms until it is taken, refused or gone.
+  const RING_EVERY = 3000;
+  let lastRing = 0;
+
   function tickOffers() {
+    let ringing = false;
     for (const o of st.offers.values()) {
       if (!o._el) continue;
       const left = SB.clock.remaining(o.expiresAt);
+      const conv = o.conversation || {};
+      if (conv.call) {
+        // The caller's wait so far, from when the call was queued (server time).
+        const since = Number(conv.queuedAt || conv.createdAt);
+        const waited = o._el.querySelector('.offer-waited');
+        if (waited && since) waited.textContent = ' · ' + SB.t('offers.waited', { s: SB.fmtDuration(Math.max(0, -SB.clock.remaining(since))) });
+        if (!conv.call.callback && left > 0 && !pendingOffers.has(o.offerId)) ringing = true;
+      }
       if (o._total === undefined) o._total = Math.max(left, 1000);
       const secs = Math.max(0, Math.ceil(left / 1000));
       o._el.querySelector('.offer-left').textContent = left > 0 ? SB.t('offers.left', { s: secs }) : SB.t('offers.expired');
@@ -192,6 +213,10 @@ window.SB = window.SB || {};
       o._el.classList.toggle('expired', left <= 0);
       // The server rescinds expired offers; drop a stale card ourselves if that never arrives.
       if (left < -5000) { st.offers.delete(o.offerId); UI.renderOffers(); return; }
+    }
+    if (ringing && Date.now() - lastRing >= RING_EVERY) {
+      lastRing = Date.now();
+      UI.beep('ring');
     }
   }
 
@@ -291,7 +316,8 @@ window.SB = window.SB || {};
   function tickWaits() {
     for (const [id, span] of waitSpans) {
       const t = st.threads.get(id);
-      const since = t && t.waitingSince();
+      // A call is answered on the phone, not by a written reply: no "waiting for a reply".
+      const since = t && SB.kindOf(st.convs.get(id)) !== 'voice' && t.waitingSince();
       if (!since) { span.textContent = ''; span.className = 'ci-wait'; continue; }
       const ms = SB.clock.serverNow() - since;
       const text = SB.t('convs.wait', { t: SB.fmtDuration(ms) });

@@ -77,8 +77,11 @@
     if (live) {
       SB.bus.emit('offers');
       if (isNew) {
-        UI.beep('offer');
-        UI.notify(SB.t('notify.offer', { c: SB.contactName(ev.conversation) }), SB.t('channel.' + SB.kindOf(ev.conversation)) + (ev.conversation.skill ? ' · ' + ev.conversation.skill : ''), 'offer-' + ev.offerId);
+        const call = SB.kindOf(ev.conversation) === 'voice' && ev.conversation.call && !ev.conversation.call.callback;
+        // A call's ring repeats from the offer list's tick (console-ui.js); a chat offer chimes once.
+        UI.beep(call ? 'ring' : 'offer');
+        UI.notify(SB.t(call ? 'notify.call' : 'notify.offer', { c: SB.listName(ev.conversation) }),
+          SB.t('channel.' + SB.kindOf(ev.conversation)) + (ev.conversation.skill ? ' · ' + ev.conversation.skill : ''), 'offer-' + ev.offerId);
       }
     }
   }
