@@ -130,7 +130,7 @@ public final class Broker {
                               nodeId: nodeId, metrics: metrics, logger: logger, readiness: readiness, clock: clock)
         replies = ReplySender(store: store, clock: clock, kickOutbox: { [weak self] in self?.outbox.kick() })
         ingestPipeline = IngestPipeline(store: store, router: router, metrics: metrics,
-                                        calls: CallService(router: router, metrics: metrics, agents: configuration.agents, clock: clock),
+                                        calls: CallService(router: router, metrics: metrics, agents: configuration.agents, logger: logger, clock: clock),
                                         clock: clock)
         let pulls = PullRunner(store: store, http: client, credentials: credentials, ingest: ingestPipeline, adapters: adapters,
                                nodeId: nodeId, logger: logger)

@@ -72,7 +72,36 @@ final class BrokerMetrics {
         for event in ["enqueued", "abandoned", "closed", "requeued", "transfers"] {
             line("switchboard_conversations_total{event=\"\(event)\"} \(stats.counters[event] ?? 0)")
         }
+        renderCalls(stats.counters, line)
         return out
+    }
+
+    /// The phone figures per voice channel (issue 10), from the `calls:<figure>:<channel>` counters
+    /// the call scripts keep: calls offered to humans, answered, answered within 15 s (GB/T 33358
+    /// 人工应答及时率), abandoned and short abandons, connected, voicemails; the answer wait and
+    /// talk time as seconds totals (average speed of answer = answer seconds / answered).
+    private func renderCalls(_ counters: [String: Int64], _ line: (String) -> Void) {
+        var figures: [String: [String: Int64]] = [:]   // channel → figure → value
+        for (key, value) in counters where key.hasPrefix("calls:") {
+            let parts = key.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3 else { continue }
+            figures[parts[2], default: [:]][parts[1]] = value
+        }
+        guard !figures.isEmpty else { return }
+        line("# TYPE switchboard_calls_total counter")
+        for (channel, f) in figures.sorted(by: { $0.key < $1.key }) {
+            for event in ["offered", "answered", "answered_15s", "abandoned", "abandoned_short", "connected", "voicemail"] {
+                line("switchboard_calls_total{channel=\"\(Self.escape(channel))\",event=\"\(event)\"} \(f[event] ?? 0)")
+            }
+        }
+        line("# TYPE switchboard_call_answer_seconds_total counter")
+        for (channel, f) in figures.sorted(by: { $0.key < $1.key }) {
+            line("switchboard_call_answer_seconds_total{channel=\"\(Self.escape(channel))\"} \(Double(f["answer_ms"] ?? 0) / 1000)")
+        }
+        line("# TYPE switchboard_call_talk_seconds_total counter")
+        for (channel, f) in figures.sorted(by: { $0.key < $1.key }) {
+            line("switchboard_call_talk_seconds_total{channel=\"\(Self.escape(channel))\"} \(f["talk_seconds"] ?? 0)")
+        }
     }
 
     /// Counters are `<name>_total` (Prometheus naming conventions).

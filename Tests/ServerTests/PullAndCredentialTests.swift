@@ -42,7 +42,7 @@ final class PullAndCredentialTests: XCTestCase {
             router.syncAgents([], now: 1_700_000_000_000) { synced = $0.map { _ in () } }
             try synced?.get()
             ingest = IngestPipeline(store: store, router: router, metrics: BrokerMetrics(),
-                                    calls: CallService(router: router, metrics: BrokerMetrics(), agents: [], clock: { 1_700_000_000_000 }),
+                                    calls: CallService(router: router, metrics: BrokerMetrics(), agents: [], logger: Logger(label: "test"), clock: { 1_700_000_000_000 }),
                                     clock: { 1_700_000_000_000 })
             credentials = CredentialCache(store: store, http: transport, nodeId: id, schedule: { _, action in action() })
             pulls = PullRunner(store: store, http: transport, credentials: credentials, ingest: ingest,

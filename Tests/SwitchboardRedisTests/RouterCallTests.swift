@@ -165,6 +165,20 @@ final class RouterCallTests: RouterTestCase {
         XCTAssertEqual(offeredTo("chat1"), "a2", "a1 is on a call and exclusive; a2 is not")
     }
 
+    func testAHangUpWhileOfferedRescindsTheOfferAndFreesTheAgent() throws {
+        try voiceAgent()
+        try report(.incoming(skill: nil), at: 0)
+        let conv = try conversationId()
+        let offer = try offerId(conv)
+        XCTAssertEqual(load("a1", .voice), 1)
+        try report(.ended(.completed, durationSeconds: 9, queueSeconds: 9), id: "queue-hangup", at: 9)
+        XCTAssertEqual(status(conv), "abandoned")
+        XCTAssertEqual(load("a1", .voice), 0)
+        XCTAssertTrue(events("a1").contains { ($0["type"] as? String) == "offer.rescinded" && ($0["offerId"] as? String) == offer
+            && ($0["reason"] as? String) == "abandoned" })
+        XCTAssertEqual(hget(convKey(conv), "shortAbandon"), nil, "9 s is not a short abandon")
+    }
+
     func testAStaleVersionIsAConflictAndWritesNothing() throws {
         try voiceAgent()
         try report(.incoming(skill: nil), at: 0)

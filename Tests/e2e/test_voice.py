@@ -139,6 +139,12 @@ async def test_a_call_rings_an_agent_moves_the_caller_to_the_agent_and_closes_wi
     assert [m["parts"][0].get("event") for m in messages] == ["incoming", "bridge", "completed"], messages
     assert [m["id"] for m in messages if m["parts"][0].get("event") == "bridge"] == [bridge["messageId"]]
     assert len(sink.requests) == 1, "the bridge was sent once"
+    def calls(event):
+        return broker.metric("switchboard_calls_total", f'channel="hotline",event="{event}"')
+    assert (calls("offered"), calls("answered"), calls("answered_15s"), calls("abandoned"), calls("connected")) == (1, 1, 1, 0, 1)
+    assert broker.metric("switchboard_call_talk_seconds_total", 'channel="hotline"') == 42
+    assert broker.metric("switchboard_call_answer_seconds_total", 'channel="hotline"') < 15
+    assert broker.conversation(conv["id"])["call"]["answerSeconds"] < 15
 
 
 async def test_a_lost_update_is_recovered_by_the_next_wait_request(start_broker, redis, sink):
@@ -188,7 +194,9 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_s
         stats = r.command("HGETALL", "sb:{r}:stats")
     stats = dict(zip(stats[::2], stats[1::2]))
     assert stats[b"abandoned"] == b"1" and stats[b"abandoned_short"] == b"1", stats
-    assert vic is not None and metrics
+    assert 'switchboard_calls_total{channel="hotline",event="abandoned_short"} 1' in metrics, metrics
+    assert 'switchboard_calls_total{channel="hotline",event="answered"} 0' in metrics
+    assert vic is not None
 
 
 async def test_nobody_logged_in_is_voicemail_and_the_recording_becomes_a_call_back_task(start_broker, redis, sink):
@@ -220,9 +228,13 @@ async def test_forged_or_malformed_callbacks_are_refused_and_store_nothing(start
     assert bad_status.status_code == 400 and "CallStatus" in bad_status.json()["error"]["message"], bad_status.text
     bad_sid = await post(broker.post_twilio, url, {**form, "CallSid": "CA<script>"})
     assert bad_sid.status_code == 400, bad_sid.text
+    # A status callback for a call the broker never saw: 200 (Twilio must not retry it), nothing stored.
+    unknown = await post(Twilio(broker, call_sid(99)).status, "completed", CallDuration="5")
+    assert unknown.status_code == 200 and tags(unknown) == [], unknown.text
     with RespClient(broker.redis_url) as r:
         assert r.command("KEYS", "sb:call:*") == []
         assert r.command("KEYS", "sb:conv:*") == []
+    assert "call report for an unknown call ignored" in broker.log_tail(20)
 
 
 async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, redis, sink):

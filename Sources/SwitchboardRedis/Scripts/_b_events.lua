@@ -12,7 +12,9 @@ local function conv_wire_text(c)
   if c.assignee and c.assignee ~= '' then t.assignee = c.assignee end
   -- A phone call's facts (voice_call): the console's ringing card and the reports read them.
   if c.callId and c.callId ~= '' then
+    local answer_ms = tonumber(c.answerMs or '')
     t.call = { id = c.callId, talkSeconds = tonumber(c.talkSeconds or ''), abandonWait = tonumber(c.abandonWait or ''),
+               answerSeconds = answer_ms and math.floor(answer_ms / 1000) or nil,
                shortAbandon = c.shortAbandon == '1' or nil, voicemail = c.voicemail == '1' or nil,
                callback = c.callback == '1' or nil }
     -- Whether the bridge came up, once the call has ended after an acceptance (absent before).

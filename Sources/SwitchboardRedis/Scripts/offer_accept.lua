@@ -61,6 +61,15 @@ stat('offers_accepted')
 -- through, and why not) and its outbox entry, sent once per acceptance: the idempotency key is the
 -- call and the offer, and `to` is where the agent's phone is (agents[].phone or sip).
 if c.kind == 'voice' and c.callId and c.callId ~= '' then
+  -- The call figures (GB/T 33358 人工应答及时率: answered within 15 s of queueing): a caller's
+  -- first answer only; a voicemail's call-back task is not a call answered.
+  if first and c.callback ~= '1' then
+    local wait = math.max(0, NOW - num(c.queuedAt, NOW))
+    Conv.set(id, c, 'answerMs', wait)
+    stat('calls:answered:' .. c.channel)
+    stat('calls:answer_ms:' .. c.channel, nstr(wait))
+    if wait <= 15000 then stat('calls:answered_15s:' .. c.channel) end
+  end
   local endpoint = redis.call('HGET', K.agent(aid), 'endpoint')
   if endpoint and endpoint ~= '' then
     local body = cjson.encode({ direction = 'out', author = 'system', parts = { { type = 'call', event = 'bridge' } },

@@ -21,6 +21,9 @@
 --   transcript {id, body}        the transcription as a message
 -- Each reuses the script that owns that transition (enqueue, abandon, close), called as a function
 -- with its own arguments, so a call moves through routing exactly as a chat does.
+-- Counted per channel in K.stats (`calls:<figure>:<channel>`, /metrics switchboard_calls_total):
+-- offered (queued for a human), abandoned, abandoned_short, connected, talk_seconds, voicemail;
+-- offer_accept counts answered, answered_15s and answer_ms.
 -- Returns {"version":n,"conversationId","status","position"} or {"conflict":true} (read again).
 
 R.setup()
@@ -97,12 +100,16 @@ for _, e in ipairs(effects) do
       redis.call('HSET', key, 'conv', conv)
       append(conv, e.body)
       stat('inbound:' .. channel)
-      if e.enqueue then sub(script_enqueue, conv, '0') end
+      if e.enqueue then
+        stat('calls:offered:' .. channel)
+        sub(script_enqueue, conv, '0')
+      end
     end
   elseif conv == nil then
     fail('bad_request', 'effect ' .. tostring(t) .. ' before the call has a conversation')
   elseif t == 'enqueue' then
     redis.call('HSET', K.conv(conv), 'skill', e.skill)
+    stat('calls:offered:' .. channel)
     sub(script_enqueue, conv, '0')
   elseif t == 'divert' then
     local c = hgetall(K.conv(conv))
@@ -124,9 +131,11 @@ for _, e in ipairs(effects) do
   elseif t == 'abandon' then
     if sub(script_abandon, conv) == 1 then
       redis.call('HSET', K.conv(conv), 'abandonWait', tostring(e.wait or 0))
+      stat('calls:abandoned:' .. channel)
       if e.short then
         redis.call('HSET', K.conv(conv), 'shortAbandon', '1')
         stat('abandoned_short')
+        stat('calls:abandoned_short:' .. channel)
       end
     end
   elseif t == 'close_unqueued' then
@@ -143,6 +152,8 @@ for _, e in ipairs(effects) do
     if c[1] == 'assigned' and c[2] then
       append(conv, e.body)
       redis.call('HSET', K.conv(conv), 'talkSeconds', tostring(e.talk or 0), 'callConnected', e.connected and '1' or '0')
+      if e.connected then stat('calls:connected:' .. channel) end
+      stat('calls:talk_seconds:' .. channel, tostring(e.talk or 0))
       sub(script_close, c[2], conv, '', '')
     end
   elseif t == 'voicemail' then
@@ -152,6 +163,7 @@ for _, e in ipairs(effects) do
     if status == 'closed' or status == 'abandoned' then reopen(conv); status = 'bot' end
     if status == 'bot' then
       stat('callback_tasks')
+      stat('calls:voicemail:' .. channel)
       sub(script_enqueue, conv, '0')
     end
   elseif t == 'transcript' then

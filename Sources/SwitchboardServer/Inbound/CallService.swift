@@ -1,3 +1,4 @@
+import Logging
 import SwitchboardCore
 import SwitchboardRedis
 
@@ -15,6 +16,7 @@ final class CallService {
     private let router: Router
     private let metrics: BrokerMetrics
     private let clock: () -> Int64
+    private let logger: Logger
     /// agent id → where an accepted call rings (`agents[].phone` or `sip`).
     private let endpoints: [String: String]
 
@@ -22,8 +24,9 @@ final class CallService {
     /// retries it). Two concurrent reports of one call is the most seen; five is generous.
     static let maxAttempts = 5
 
-    init(router: Router, metrics: BrokerMetrics, agents: [AgentConfig], clock: @escaping () -> Int64) {
+    init(router: Router, metrics: BrokerMetrics, agents: [AgentConfig], logger: Logger, clock: @escaping () -> Int64) {
         self.router = router
+        self.logger = logger
         self.metrics = metrics
         self.clock = clock
         var endpoints: [String: String] = [:]
@@ -45,6 +48,12 @@ final class CallService {
             switch result {
             case .failure(let e): return completion(.failure(e))
             case .success(let s): state = s
+            }
+            // A report about a call the broker never saw (a misconfigured status callback, a call
+            // from before a Redis flush): acknowledged so Twilio does not retry it, nothing stored.
+            if state.record == nil, !Self.opensACall(event) {
+                self.logger.warning("call report for an unknown call ignored", metadata: ["channel": "\(channel.id)", "call": "\(event.callId)"])
+                return completion(.success(.ignored("no call \(event.callId)")))
             }
             let facts = CallFacts(now: now, conversationStatus: state.status, queuePosition: state.position,
                                   agentsLoggedIn: state.agentsLoggedIn, agentEndpoint: state.assignee.flatMap { self.endpoints[$0] })
@@ -80,6 +89,12 @@ final class CallService {
         case .menuChoice(_, let skill, _): return skill ?? policy.defaultSkill
         default: return nil
         }
+    }
+
+    /// Only the incoming call (Twilio's first request, a PBX's `call.incoming`) starts a call.
+    static func opensACall(_ event: CallEvent) -> Bool {
+        if case .incoming = event.step { return true }
+        return false
     }
 
     /// A call queued just now learns its place from the script that queued it.
