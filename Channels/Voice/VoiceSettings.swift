@@ -10,7 +10,8 @@ import TwilioSupport
 /// true), `voicemail_prompt`, `voicemail_max_length` (default 120 s), `voicemail_transcribe`
 /// (default false: Twilio's recording transcription understands English only,
 /// https://www.twilio.com/docs/voice/twiml/record#transcribe; a PBX sends its own), `voice_offer_timeout`
-/// (default 15 s), `position_every` (default 30 s), `hold_music` (a URL), `caller_id`.
+/// (default 15 s), `position_every` (default 30 s), `hold_music` (a URL), `caller_id`,
+/// `callback_retry_after` (default 30 min) and `callback_attempts` (default 3) for voicemails' call-backs.
 /// `twilio`: `account_sid`, `auth_token`, `public_url` (the incoming-call URL configured at
 /// Twilio: the signature base, and the base of every callback URL the broker writes into TwiML),
 /// `api_base` (default `https://api.twilio.com`). `generic`: `hmac_secret`, `control_url`.
@@ -41,6 +42,8 @@ struct VoiceSettings: Sendable {
     let voicemailMaxLengthSeconds: Int
     let voicemailTranscribe: Bool
     let offerTimeoutSeconds: Int
+    let callbackRetryAfterSeconds: Int
+    let callbackAttempts: Int
     let positionEverySeconds: Int
     let holdMusic: String?
     let callerId: String?
@@ -53,7 +56,7 @@ struct VoiceSettings: Sendable {
     let controlURL: String?
 
     static let common = ["greeting", "greeting_audio", "say_voice", "menu", "voicemail_after", "voicemail_when_no_agents",
-                         "voicemail_prompt", "voicemail_max_length", "voicemail_transcribe", "voice_offer_timeout", "position_every", "hold_music", "caller_id"]
+                         "voicemail_prompt", "voicemail_max_length", "voicemail_transcribe", "callback_retry_after", "callback_attempts", "voice_offer_timeout", "position_every", "hold_music", "caller_id"]
     static let allowed: [Provider: [String]] = [
         .twilio: common + ["account_sid", "auth_token", "public_url", "api_base"],
         .generic: common + ["hmac_secret", "control_url"],
@@ -135,6 +138,12 @@ struct VoiceSettings: Sendable {
         voicemailPrompt = config.value("voicemail_prompt") ?? Self.defaultVoicemailPrompt
         voicemailMaxLengthSeconds = try seconds("voicemail_max_length", default: 120)
         offerTimeoutSeconds = try seconds("voice_offer_timeout", default: 15)
+        callbackRetryAfterSeconds = try seconds("callback_retry_after", default: 1800)
+        switch config.value("callback_attempts").map({ Int($0) }) {
+        case nil: callbackAttempts = 3
+        case let n?? where (1...20).contains(n): callbackAttempts = n
+        default: throw error("callback_attempts", "must be a whole number from 1 to 20, found '\(config.value("callback_attempts") ?? "")'")
+        }
         positionEverySeconds = try seconds("position_every", default: 30)
 
         switch provider {
@@ -170,6 +179,7 @@ struct VoiceSettings: Sendable {
     /// What the call state machine needs of these settings.
     var policy: CallPolicy {
         CallPolicy(defaultSkill: menu?.defaultSkill ?? skill, hasMenu: menu != nil, voicemailAfterSeconds: voicemailAfterSeconds,
-                   voicemailWhenNoAgents: voicemailWhenNoAgents, offerTimeoutSeconds: offerTimeoutSeconds)
+                   voicemailWhenNoAgents: voicemailWhenNoAgents, offerTimeoutSeconds: offerTimeoutSeconds,
+                   callbackRetryAfterSeconds: callbackRetryAfterSeconds, callbackAttempts: callbackAttempts)
     }
 }

@@ -17,6 +17,8 @@ public enum AgentCommand: Sendable, Equatable {
     case typing(conversationId: String)
     case transfer(conversationId: String, to: TransferTarget, note: String?)
     case close(conversationId: String, category: CloseCategory?, disposition: String?)
+    /// The outcome of a call-back task (a voicemail's), with the agent's note.
+    case callbackOutcome(conversationId: String, outcome: CallbackOutcome, note: String?)
     /// Messages older than the message id `before` (newest first), `limit` of them.
     case history(conversationId: String, before: String?, limit: Int)
     case ping
@@ -49,6 +51,7 @@ public enum AgentCommand: Sendable, Equatable {
         case .typing: return "typing"
         case .transfer: return "conversation.transfer"
         case .close: return "conversation.close"
+        case .callbackOutcome: return "callback.outcome"
         case .history: return "history"
         case .ping: return "ping"
         }
@@ -94,6 +97,10 @@ public enum AgentCommand: Sendable, Equatable {
             return .close(conversationId: try f.string("conversationId", maxLength: maxIdLength),
                           category: try f.choice("category", as: CloseCategory.self),
                           disposition: try f.optionalString("disposition", maxLength: maxNoteLength))
+        case "callback.outcome":
+            guard let outcome = try f.choice("outcome", as: CallbackOutcome.self) else { throw f.badRequest("missing field 'outcome'") }
+            return .callbackOutcome(conversationId: try f.string("conversationId", maxLength: maxIdLength), outcome: outcome,
+                                    note: try f.optionalString("note", maxLength: maxNoteLength))
         case "history":
             let conversationId = try f.string("conversationId", maxLength: maxIdLength)
             let before = try f.optionalString("before", maxLength: 64)

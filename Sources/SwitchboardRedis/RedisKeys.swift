@@ -13,7 +13,7 @@ import SwitchboardCore
 public enum RedisKey: String, CaseIterable, Sendable {
     // Routing state, one hash tag `{r}` (DESIGN §7, §8).
     case agent, agents, avail, queue, offers, offer, agentOffers, agentConvs
-    case wrapups, grace, stats, seq, config, skills, reoffer
+    case wrapups, grace, stats, seq, config, skills, reoffer, callbacks
     // A conversation's keys, tagged with its id.
     case conv, log, declined, msgStatus, clients
     // Contacts and the message flow.
@@ -108,6 +108,8 @@ public enum RedisKey: String, CaseIterable, Sendable {
                                       holds: "a trigger not pulled yet (its token)")
         case .media: Definition(pattern: "media:<channel>:<media_id>", type: "hash, EX retention", owner: "MediaService (Store media)",
                                 holds: "one provider media item: conv, mime, name, size, data (the bytes)")
+        case .callbacks: Definition(pattern: "{r}:callbacks", type: "zset", owner: "voice_callback, sweep",
+                                    holds: "call-back tasks waiting for their next try, by when it is due")
         case .call: Definition(pattern: "call:<channel>:<call>", type: "hash, EX 2 d", owner: "voice_call",
                                holds: "one phone call: its CallRecord JSON (r), version (v), conversation (conv)")
         }

@@ -33,6 +33,9 @@ public struct CallContext: Sendable, Equatable {
     public var priority: Int
     /// `voice_offer_timeout`, in seconds (nil: the broker's offer timeout).
     public var offerTimeoutSeconds: Int?
+    /// Kept on a voicemail's call-back task (`callback_retry_after`, `callback_attempts`).
+    public var callbackRetryAfterSeconds: Int = 1800
+    public var callbackAttempts: Int = 3
 
     public init(channelId: String, callId: String, caller: Identity, called: String?, priority: Int = 0, offerTimeoutSeconds: Int?) {
         self.channelId = channelId
@@ -78,12 +81,19 @@ extension Router {
         }
         let offerMs = context.offerTimeoutSeconds.map { String($0 * 1000) } ?? ""
         run("voice_call", now: now, [context.channelId, context.callId, String(version), recordJSON, effectsJSON,
-                                     context.caller.address, context.called ?? "", String(context.priority), offerMs]) { result in
+                                     context.caller.address, context.called ?? "", String(context.priority), offerMs,
+                                     String(context.callbackRetryAfterSeconds * 1000), String(context.callbackAttempts)]) { result in
             completion(result.flatMap { Self.decode(CallCommitWire.self, $0) }.map { w in
                 w.conflict == true ? .conflict
                     : .committed(conversationId: w.conversationId, status: w.status.flatMap(ConversationStatus.init(rawValue:)), position: w.position)
             })
         }
+    }
+
+    /// `callback.outcome` by the task's assignee (`voice_callback`). Answers the conversation JSON.
+    public func callbackOutcome(agentId: String, conversationId: String, outcome: CallbackOutcome, note: String?, now: Int64,
+                                completion: @escaping (Result<String, StoreError>) -> Void) {
+        run("voice_callback", now: now, [agentId, conversationId, outcome.rawValue, note ?? ""]) { completion($0.flatMap(Self.text)) }
     }
 
     private struct CallStateWire: Decodable {

@@ -58,6 +58,10 @@ final class AgentCommandTests: XCTestCase {
                        .close(conversationId: "c1", category: nil, disposition: nil))
         XCTAssertEqual(try parse(#"{"type":"conversation.close","conversationId":"c1","category":"投诉申告","disposition":"已转办"}"#).command,
                        .close(conversationId: "c1", category: .complaint, disposition: "已转办"))
+        XCTAssertEqual(try parse(#"{"type":"callback.outcome","conversationId":"c1","outcome":"wrong_number","note":"空号"}"#).command,
+                       .callbackOutcome(conversationId: "c1", outcome: .wrongNumber, note: "空号"))
+        XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1","outcome":"maybe"}"#))
+        XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1"}"#))
         XCTAssertEqual(try parse(#"{"type":"history","conversationId":"c1"}"#).command,
                        .history(conversationId: "c1", before: nil, limit: 50))
         XCTAssertEqual(try parse(#"{"type":"history","conversationId":"c1","before":"1700000000000-3","limit":200}"#).command,

@@ -11,7 +11,10 @@ final class RouterCallTests: RouterTestCase {
     let withMenu = CallPolicy(defaultSkill: "sales", hasMenu: true, voicemailAfterSeconds: 120)
 
     var context: CallContext {
-        CallContext(channelId: "hotline", callId: "CA1", caller: caller, called: "+8610690000", offerTimeoutSeconds: 15)
+        var c = CallContext(channelId: "hotline", callId: "CA1", caller: caller, called: "+8610690000", offerTimeoutSeconds: 15)
+        c.callbackRetryAfterSeconds = 60
+        c.callbackAttempts = 2
+        return c
     }
 
     /// One report, as the server applies it. Returns the transition and where the conversation stands.
@@ -177,6 +180,55 @@ final class RouterCallTests: RouterTestCase {
         XCTAssertTrue(events("a1").contains { ($0["type"] as? String) == "offer.rescinded" && ($0["offerId"] as? String) == offer
             && ($0["reason"] as? String) == "abandoned" })
         XCTAssertEqual(hget(convKey(conv), "shortAbandon"), nil, "9 s is not a short abandon")
+    }
+
+    func testAnUnreachedCallBackComesBackAfterTheRetryTimeUntilItsAttemptsAreSpent() throws {
+        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1])])
+        try report(.incoming(skill: nil), at: 0)   // nobody logged in: voicemail
+        let conv = try conversationId()
+        try report(.recording(VoicemailRecording(recordingId: "RE1", url: "https://api.twilio.com/r/RE1", durationSeconds: 20)),
+                   id: "recording:RE1", at: 30)
+        try online("a1", at: 40_000)
+        XCTAssertEqual(offeredTo(conv), "a1", "the call-back task is offered like a call")
+        try accept("a1", conv, at: 41_000)
+        XCTAssertEqual(counter("calls:answered:hotline"), 0, "a call-back task is not a call answered")
+
+        let first = try must { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .unreached, note: "无人接听",
+                                                      now: T0 + 50_000, completion: $0) }
+        XCTAssertTrue(first.contains(#""status":"bot""#), first)
+        XCTAssertEqual(status(conv), "bot")
+        XCTAssertEqual(load("a1", .voice), 0, "the agent is free for other calls meanwhile")
+        XCTAssertEqual(zscore(keys(.callbacks), conv), Double(T0 + 110_000))
+        _ = try sweep(at: 109_000)
+        XCTAssertEqual(status(conv), "bot", "not before callback_retry_after")
+        _ = try sweep(at: 110_000)
+        XCTAssertEqual(offeredTo(conv), "a1", "queued again and offered")
+        try accept("a1", conv, at: 111_000)
+        XCTAssertEqual(errorCode { router.callbackOutcome(agentId: "a2", conversationId: conv, outcome: .reached, note: nil,
+                                                         now: T0 + 112_000, completion: $0) }, "forbidden")
+        _ = try must { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .unreached, note: nil,
+                                             now: T0 + 120_000, completion: $0) }
+        XCTAssertEqual(status(conv), "wrapup", "the second of callback_attempts 2: closed")
+        XCTAssertEqual(hget(convKey(conv), "cbAttempts"), "2")
+        XCTAssertEqual(hget(convKey(conv), "cbOutcome"), "unreached")
+        XCTAssertEqual(zrange(keys(.callbacks)), [])
+        XCTAssertEqual(thread(conv).filter { $0.contains("callback-unreached") }.count, 2)
+    }
+
+    func testAReachedCallBackClosesWithTheNote() throws {
+        try sync([agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1])])
+        try report(.incoming(skill: nil), at: 0)
+        let conv = try conversationId()
+        try report(.recording(VoicemailRecording(recordingId: "RE1", url: "https://api.twilio.com/r/RE1", durationSeconds: 20)),
+                   id: "recording:RE1", at: 30)
+        try online("a1", at: 40_000)
+        try accept("a1", conv, at: 41_000)
+        _ = try must { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached, note: "已告知办理流程",
+                                             now: T0 + 60_000, completion: $0) }
+        XCTAssertEqual(status(conv), "wrapup")
+        XCTAssertEqual(hget(convKey(conv), "disposition"), "已告知办理流程")
+        XCTAssertEqual(errorCode { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached, note: nil,
+                                                         now: T0 + 61_000, completion: $0) }, "conflict")
     }
 
     func testAStaleVersionIsAConflictAndWritesNothing() throws {

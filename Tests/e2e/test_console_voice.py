@@ -64,12 +64,32 @@ async def test_a_call_rings_in_the_console_until_answered(start_broker, redis, s
     card.find_element(By.CSS_SELECTOR, "button.primary").click()
     await wait_for(d, lambda d: any("正在转接到您的电话" in t for t in texts_of(d, ".msg")), "the bridge line shows in the thread")
     assert any("来电" in t for t in texts_of(d, ".msg")), texts_of(d, ".msg")
-    reply = d.find_element(By.ID, "reply-text")
-    assert not reply.is_enabled(), "nothing typed can reach a caller"
-    assert "电话会话" in d.find_element(By.ID, "reply-ended").text
+    # On the call: a running call timer, the reply box takes notes (nothing typed can reach a caller).
+    await wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, ".th-call-timer").text.startswith("0:0"), "the call timer runs")
+    assert "通话中" in d.find_element(By.CSS_SELECTOR, ".th-call").text
+    assert not d.find_element(By.ID, "reply-send").is_displayed()
+    notes = d.find_element(By.ID, "reply-text")
+    assert "通话备注" in notes.get_attribute("placeholder")
+    notes.send_keys("市民反映路灯损坏，已登记转办。")
     d.save_screenshot(str(SHOTS / "voice-accepted.png"))
 
     # Answered: the ring stops.
     rings = sum(1 for t in d.execute_script("return window.__tones") if t["f"] == 440)
     await asyncio.sleep(3.5)
     assert sum(1 for t in d.execute_script("return window.__tones") if t["f"] == 440) == rings
+    assert not any("市民反映" in t for t in texts_of(d, ".msg")), "Enter in the notes sends nothing"
+
+    # The caller hangs up: wrap-up with the talk time; the agent categorizes, the notes are kept.
+    await post(call.agent_leg, "in-progress", 0)
+    await post(call.agent_leg, "completed", 1, CallDuration="37")
+    await post(call.status, "completed", CallDuration="52")
+    await wait_for(d, lambda d: "通话时长 0:37" in d.find_element(By.CSS_SELECTOR, ".th-call").text, "the talk time shows")
+    d.find_element(By.XPATH, "//button[text()='填写分类']").click()
+    disposition = await wait_for(d, lambda d: d.find_element(By.ID, "close-disposition"), "the close dialog opens")
+    assert disposition.get_attribute("value") == "市民反映路灯损坏，已登记转办。"
+    d.find_element(By.CSS_SELECTOR, "#close-cats input[value='投诉申告']").click()
+    d.find_element(By.CSS_SELECTOR, "#dlg-close button[type=submit]").click()
+    conv_id = d.execute_script("return SB.state.activeId")
+    await wait_for(d, lambda d: broker.conversation(conv_id).get("category") == "投诉申告", "the category is recorded")
+    assert broker.conversation(conv_id)["call"]["talkSeconds"] == 37
+    d.save_screenshot(str(SHOTS / "voice-wrapup.png"))

@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from clients import Agent
-from harness import AGENTS, RespClient, TWILIO_AUTH_TOKEN, basic_auth, sha256_hex
+from harness import AGENTS, RespClient, TWILIO_AUTH_TOKEN, basic_auth, sha256_hex, token
 
 CALLER = "+8613800138000"
 HOTLINE = "+8612345000"
@@ -21,7 +21,10 @@ PBX_SECRET = "e2e-pbx-secret"
 
 def voice_overrides(sink, **channel) -> dict:
     agents = [{"id": aid, "name": aid.capitalize(), "role": role, "token_sha256": sha256_hex(tok), "skills": skills, "capacity": cap}
-              for aid, (tok, skills, cap, role) in AGENTS.items() if aid in ("ana", "cy")]
+              for aid, (tok, skills, cap, role) in AGENTS.items() if aid == "ana"]
+    tok, skills, cap, role = AGENTS["cy"]   # the complaints agent, on the phone too
+    agents.append({"id": "cy", "name": "Cy", "role": role, "token_sha256": sha256_hex(tok), "skills": skills,
+                   "capacity": {**cap, "voice": 1}, "phone": "+8613900000003"})
     agents.append({"id": "vic", "name": "Vic", "token_sha256": sha256_hex("tok-vic-0009"), "skills": {"general": 5},
                    "capacity": {"voice": 1, "webchat": 2}, "phone": VIC_PHONE})
     agents.append({"id": "wu", "name": "Wu", "token_sha256": sha256_hex("tok-wu-0010"), "skills": {"general": 5},
@@ -264,3 +267,54 @@ async def test_a_pbx_sends_signed_json_with_its_own_ivr_choice(start_broker, red
     unsigned = await post(broker.post, "/v1/channels/pbx/events", data=b'{"event":"call.waiting","call_id":"fs-1"}',
                           headers={"Content-Type": "application/json"})
     assert unsigned.status_code == 403, unsigned.text
+
+
+async def test_ivr_digit_two_reaches_the_complaints_agent(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink, menu={"prompt": "咨询请按1，投诉请按2",
+                                                                        "options": {"1": "general", "2": "complaints"},
+                                                                        "default": "general"}))
+    cy = await Agent.connect(broker, "cy", token("cy"), available=True)
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    call = Twilio(broker, call_sid(8))
+    menu = twiml(await post(call.post, "", CallStatus="ringing"))
+    assert [e.tag for e in menu] == ["Say", "Gather", "Say"], [e.tag for e in menu]
+    gather = menu[1]
+    assert gather.get("action") == call.base + "/gather?attempt=1"
+    # A digit outside the menu: the menu again, then (not here) the default.
+    again = twiml(await post(call.post, "/gather?attempt=1", Digits="9"))
+    assert [e.tag for e in again] == ["Gather", "Say"] and again[0].get("action").endswith("attempt=2")
+    queued = twiml(await post(call.post, "/gather?attempt=2", Digits="2"))
+    assert [e.tag for e in queued] == ["Enqueue"], [e.tag for e in queued]
+    conv = await cy.accept_offer()
+    assert conv["skill"] == "complaints" and conv["kind"] == "voice"
+    assert not vic.of_type("offer"), "vic has no complaints skill"
+
+
+async def test_voicemail_with_a_transcript_becomes_a_call_back_task_that_an_agent_completes(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink, voicemail_transcribe="true"))
+    call = Twilio(broker, call_sid(9))
+    record = twiml(await post(call.post, "", CallStatus="ringing"))[2]
+    assert record.tag == "Record" and record.get("transcribeCallback") == call.base + "/transcription"
+    twiml(await post(call.post, "/recording", RecordingSid="RE9", RecordingDuration="21",
+                     RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9"))
+    assert tags(await post(call.post, "/transcription", RecordingSid="RE9", TranscriptionStatus="completed",
+                           TranscriptionText="我家门口的路灯坏了")) == []
+    assert tags(await post(call.status, "completed", CallDuration="40")) == []
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    conv = await vic.accept_offer()
+    assert conv["call"]["callback"] is True
+    history = await vic.history(conv["id"])
+    assert any(p.get("type") == "voicemail" for m in history for p in m["parts"]), history
+    assert any("我家门口的路灯坏了" in (p.get("text") or "") for m in history for p in m["parts"]), history
+    # Nobody answers the first call-back: it leaves the agent and waits for its retry.
+    await vic.ok({"type": "callback.outcome", "conversationId": conv["id"], "outcome": "unreached", "note": "无人接听"})
+    assert broker.conversation(conv["id"])["status"] == "bot"
+    with RespClient(broker.redis_url) as r:
+        r.command("ZADD", "sb:{r}:callbacks", "0", conv["id"])   # its retry time has come
+    again = await vic.accept_offer()
+    assert again["id"] == conv["id"]
+    await vic.ok({"type": "callback.outcome", "conversationId": conv["id"], "outcome": "reached", "note": "已回电，已转办"})
+    done = broker.conversation(conv["id"])
+    assert done["status"] in ("wrapup", "closed"), done
+    assert conv_field(broker, conv["id"], "cbOutcome") == "reached"
+    assert conv_field(broker, conv["id"], "disposition") == "已回电，已转办"

@@ -248,10 +248,17 @@ public struct CallPolicy: Sendable, Equatable {
     /// How long a call's offer rings before it goes to the next agent (`voice_offer_timeout`; nil:
     /// the broker's offer timeout). Not the state machine's: kept on the conversation when opened.
     public var offerTimeoutSeconds: Int?
+    /// A voicemail's call-back task: how long after an unanswered call-back it comes back, and how
+    /// many tries it gets (`callback_retry_after`, `callback_attempts`). Kept on the task.
+    public var callbackRetryAfterSeconds: Int
+    public var callbackAttempts: Int
 
     public init(defaultSkill: String, hasMenu: Bool = false, menuAttempts: Int = 2, voicemailAfterSeconds: Int? = 120,
-                voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5, offerTimeoutSeconds: Int? = nil) {
+                voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5, offerTimeoutSeconds: Int? = nil,
+                callbackRetryAfterSeconds: Int = 1800, callbackAttempts: Int = 3) {
         self.offerTimeoutSeconds = offerTimeoutSeconds
+        self.callbackRetryAfterSeconds = callbackRetryAfterSeconds
+        self.callbackAttempts = callbackAttempts
         self.defaultSkill = defaultSkill
         self.hasMenu = hasMenu
         self.menuAttempts = menuAttempts

@@ -24,7 +24,7 @@ local function conv_wire_text(c)
 end
 
 -- The numeric members of the wire form, all optional but priority.
-local CONV_TIMES = { 'createdAt', 'queuedAt', 'firstResponseAt', 'closedAt' }
+local CONV_TIMES = { 'createdAt', 'queuedAt', 'assignedAt', 'firstResponseAt', 'closedAt' }
 
 -- The wire form of a conversation hash `c`, as a table.
 local function conv_wire(c)

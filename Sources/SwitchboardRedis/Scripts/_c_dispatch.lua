@@ -34,6 +34,19 @@ R.DRAIN_SCAN = 500
 
 function R.arg(i) return ARGV[8 + i] end
 
+-- Runs another script's body (`script_<name>`, a local of the library defined before the caller)
+-- with `...` as its own arguments after the same routing settings, and gives back what it answered:
+-- a script that moves a conversation the way another one owns (a call abandoned, a call-back
+-- queued again) does it through that script, so the transition is written once.
+function R.with_args(script, ...)
+  local saved = ARGV
+  ARGV = { saved[1], saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8], ... }
+  local done, r = pcall(script)
+  ARGV = saved
+  if not done then error(r) end
+  return r
+end
+
 -- Reads and checks the settings block; every routing script calls it first, before any write.
 function R.setup()
   local s = {

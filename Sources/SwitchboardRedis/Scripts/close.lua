@@ -6,7 +6,8 @@
 -- agent's capacity until then (sweep finishes it); with wrap-up 0 it is closed at once and the agent
 -- drains. The contact's open-conversation pointer becomes its last-closed one, so the next message
 -- opens a new conversation. The agent gets conversation.updated, a web visitor conversation.closed.
--- Closing again (a retried frame) answers the conversation unchanged.
+-- Closing again (a retried frame) answers the conversation unchanged; closing an ended one (a call
+-- that a hang-up closed) records the category and disposition given.
 -- Returns the conversation JSON. Errors: not_found, forbidden (not the assignee), conflict.
 
 R.setup()
@@ -17,7 +18,19 @@ if string.len(category) > 100 or string.len(disposition) > 500 then fail('bad_re
 local c = Conv.load(id)
 if c.id == nil then fail('not_found', 'no conversation ' .. id) end
 if c.assignee ~= aid then fail('forbidden', 'conversation ' .. id .. ' is not assigned to you') end
-if c.status == 'wrapup' or c.status == 'closed' then return Conv.json(id, c) end
+if c.status == 'wrapup' or c.status == 'closed' then
+  -- A call ends by itself (a hang-up closes it into wrap-up, voice_call), so its agent gives the
+  -- category and notes afterwards: on a conversation already ended they are still recorded.
+  -- A retried frame writes the same values again.
+  local later = {}
+  if category ~= '' and category ~= c.category then later[#later + 1] = 'category'; later[#later + 1] = category end
+  if disposition ~= '' and disposition ~= c.disposition then later[#later + 1] = 'disposition'; later[#later + 1] = disposition end
+  if #later > 0 then
+    Conv.set(id, c, unpack(later))
+    R.emit_updated(aid, id, c)
+  end
+  return Conv.json(id, c)
+end
 if c.status ~= 'assigned' then fail('conflict', 'conversation ' .. id .. ' is ' .. tostring(c.status)) end
 
 local fields = { 'status', 'wrapup', 'closedAt', now_s() }

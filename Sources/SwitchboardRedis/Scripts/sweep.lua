@@ -9,7 +9,8 @@
 --   (b) wrap-ups ended (score ≤ now): conversation closed, capacity back, the agent drains;
 --   (c) reconnect graces ended for agents still disconnected: evicted (R.evict);
 --   (d) re-offer cooldowns ended (K.reoffer, score ≤ now): a conversation still queued is
---       dispatched again, now possibly to the agent who declined it (DESIGN §7 "Re-offer").
+--       dispatched again, now possibly to the agent who declined it (DESIGN §7 "Re-offer");
+--   (e) call-back tasks due again (K.callbacks, voice_callback's unreached): queued.
 -- At most BATCH items of each kind per call; the rest wait for the next tick.
 -- Returns {"expiredOffers":n,"finishedWrapups":n,"endedGraces":n}.
 
@@ -40,6 +41,16 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.reoffer(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
   redis.call('ZREM', K.reoffer(), id)
   if redis.call('HGET', K.conv(id), 'status') == 'queued' then R.redispatch(id) end
+end
+
+-- (e) call-back tasks whose retry time came (voice_callback, unreached): queued again for any agent.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.callbacks(), '-inf', NOW, 'LIMIT', 0, BATCH)) do
+  redis.call('ZREM', K.callbacks(), id)
+  local f = redis.call('HMGET', K.conv(id), 'status', 'callback')
+  if f[1] == 'bot' and f[2] == '1' then
+    redis.call('HDEL', K.conv(id), 'callbackDue')
+    R.with_args(script_enqueue, id, '0')
+  end
 end
 
 return cjson.encode({ expiredOffers = expired, finishedWrapups = finished, endedGraces = ended })

@@ -6,7 +6,8 @@
 -- ARGV[9] = channel id, ARGV[10] = call id, ARGV[11] = the version call_state read,
 -- ARGV[12] = the new CallRecord JSON, ARGV[13] = the effects (JSON array, see below),
 -- ARGV[14] = caller address (voice identity), ARGV[15] = the number called ('' = unknown),
--- ARGV[16] = priority, ARGV[17] = the offer timeout for this call in ms ('' = the broker's)
+-- ARGV[16] = priority, ARGV[17] = the offer timeout for this call in ms ('' = the broker's),
+-- ARGV[18], ARGV[19] = callback_retry_after in ms and callback_attempts (kept on a call-back task)
 --
 -- Effects, in order (`body`: a message body as the Swift Store encodes it, see _d_store.lua):
 --   open {skill, enqueue, body}  the call's conversation: kind voice, status bot until enqueued,
@@ -30,6 +31,7 @@ R.setup()
 local channel, call, expected = R.arg(1), R.arg(2), tonumber(R.arg(3))
 local record, effects_json = R.arg(4), R.arg(5)
 local addr, called, priority, offer_ms = R.arg(6) or '', R.arg(7) or '', R.arg(8) or '0', R.arg(9) or ''
+local callback_retry_ms, callback_attempts = R.arg(10) or '', R.arg(11) or ''
 if channel == nil or channel == '' or call == nil or call == '' or expected == nil then
   fail('bad_request', 'channel, call id and version are required')
 end
@@ -42,16 +44,7 @@ local cur = redis.call('HMGET', key, 'v', 'conv')
 if (tonumber(cur[1]) or 0) ~= expected then return '{"conflict":true}' end
 local conv = cur[2] or nil
 
--- Runs another script's body with `args` as its own arguments (after the routing settings).
-local function sub(script, ...)
-  local saved = ARGV
-  local args = { saved[1], saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8], ... }
-  ARGV = args
-  local done, r = pcall(script)
-  ARGV = saved
-  if not done then error(r) end
-  return r
-end
+local sub = R.with_args
 
 -- Appends a message to the conversation's log, tells its assignee. Returns the message id.
 local function append(id, body)
@@ -158,7 +151,7 @@ for _, e in ipairs(effects) do
     end
   elseif t == 'voicemail' then
     local msg = append(conv, e.body)
-    redis.call('HSET', K.conv(conv), 'callback', '1', 'voicemail', '1')
+    redis.call('HSET', K.conv(conv), 'callback', '1', 'voicemail', '1', 'cbRetryMs', callback_retry_ms, 'cbMax', callback_attempts)
     local status = redis.call('HGET', K.conv(conv), 'status')
     if status == 'closed' or status == 'abandoned' then reopen(conv); status = 'bot' end
     if status == 'bot' then

@@ -61,8 +61,10 @@ final class CallService {
             guard transition.changed else {
                 return completion(.success(.call(conversationId: state.conversationId, instruction: transition.instruction)))
             }
-            let context = CallContext(channelId: channel.id, callId: event.callId, caller: event.caller, called: event.to,
+            var context = CallContext(channelId: channel.id, callId: event.callId, caller: event.caller, called: event.to,
                                       priority: channel.priority, offerTimeoutSeconds: policy.offerTimeoutSeconds)
+            context.callbackRetryAfterSeconds = policy.callbackRetryAfterSeconds
+            context.callbackAttempts = policy.callbackAttempts
             self.router.commitCall(context, version: state.version, record: transition.record, effects: transition.effects, now: now) { result in
                 switch result {
                 case .failure(let e):

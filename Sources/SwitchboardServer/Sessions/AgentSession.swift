@@ -130,6 +130,10 @@ final class AgentSession: WebSocketSession {
             broker.send(request) { [weak self] r in
                 self?.answer(ref, r.map { ["messageId": .string($0.messageId), "conversationId": .string(conversationId), "duplicate": .bool($0.duplicate)] })
             }
+        case .callbackOutcome(let conversationId, let outcome, let note):
+            broker.router.callbackOutcome(agentId: agent.id, conversationId: conversationId, outcome: outcome, note: note, now: now) { [weak self] r in
+                self?.answer(ref, r.map { ["conversation": .raw($0)] })
+            }
         case .typing(let conversationId):
             broker.store.typing(conversationId: conversationId, from: .agent(agent.id), now: now) { [weak self] r in
                 if case .failure(let e) = r { self?.answer(ref, .failure(e)) }

@@ -218,25 +218,75 @@ window.SB = window.SB || {};
         conv.subject ? h('span', { class: 'th-subject' }, ' · ' + conv.subject) : null));
     const ended = !!conv._ended;
     const acts = h('div', { class: 'th-actions' });
+    if (kind === 'voice') info.append(callLine(conv));
+    if (!ended && kind === 'voice' && conv.call && conv.call.callback && conv.status === 'assigned') {
+      // A voicemail's call-back: the agent calls from their own phone and records how it went.
+      acts.append(h('a', { class: 'button primary', href: 'tel:' + (ct.address || '') }, SB.t('call.dial', { n: ct.address || '' })));
+      for (const outcome of ['reached', 'unreached', 'wrong_number']) {
+        acts.append(h('button', { type: 'button', dataset: { outcome }, onclick: () => T.callbackOutcome(conv.id, outcome) },
+          SB.t('callback.' + outcome)));
+      }
+    }
     if (!ended) {
       acts.append(
         h('button', { type: 'button', onclick: () => SB.ui.openTransfer(conv.id) }, SB.t('act.transfer')),
         h('button', { type: 'button', class: 'danger', onclick: () => SB.ui.openClose(conv.id) }, SB.t('act.close')));
     } else {
+      // A call ended by a hang-up: its agent still gives the category and notes (wrap-up).
+      if (kind === 'voice' && (conv.status === 'wrapup' || conv.status === 'closed') && !conv.category
+          && st.me && conv.assignee === st.me.id) {
+        acts.append(h('button', { type: 'button', class: 'primary', onclick: () => SB.ui.openClose(conv.id) }, SB.t('act.categorize')));
+      }
       acts.append(h('button', { type: 'button', onclick: () => { st.dismiss(conv.id); T.showEmpty(); } }, SB.t('convs.dismiss')));
     }
     hdr.append(info, acts);
   };
 
+  // The call's line in the header: the running call time while the agent has it, then the talk
+  // time; for a call-back task, its tries so far.
+  function callLine(conv) {
+    const call = conv.call || {};
+    const el = h('div', { class: 'th-call muted' });
+    if (call.callback) el.append(SB.t('call.callbackTask'));
+    else if (typeof call.talkSeconds === 'number') el.append(SB.t('call.talk', { t: SB.fmtDuration(call.talkSeconds * 1000) }));
+    else if (conv.status === 'assigned' && conv.assignedAt) {
+      const timer = h('span', { class: 'th-call-timer', dataset: { since: String(conv.assignedAt) } });
+      el.append(SB.t('call.inCall'), ' ', timer);
+    }
+    return el;
+  }
+
+  // Running call timers (the header's), every second.
+  setInterval(() => {
+    for (const t of document.querySelectorAll('.th-call-timer')) {
+      t.textContent = SB.fmtDuration(Math.max(0, -SB.clock.remaining(Number(t.dataset.since))));
+    }
+  }, 1000);
+
+  T.callbackOutcome = function (convId, outcome) {
+    const note = convId === st.activeId ? $('reply-text').value.trim() : '';
+    const msg = { type: 'callback.outcome', conversationId: convId, outcome };
+    if (note) msg.note = note;
+    SB.conn.request(msg).then(() => {
+      SB.ui.toast(SB.t('callback.saved.' + outcome), 'info');
+    }).catch(SB.ui.error);
+  };
+
   T.renderReply = function () {
     const conv = st.convs.get(st.activeId);
     const ended = !conv || !!conv._ended;
-    // A call is spoken on the phone: nothing typed here could reach the caller.
+    // A call is spoken on the phone: nothing typed here could reach the caller, so the box holds
+    // the agent's notes on the call instead (kept as a draft; they become the close dialog's
+    // disposition, or a call-back outcome's note).
     const voice = !!conv && SB.kindOf(conv) === 'voice';
-    $('reply-text').disabled = ended || voice;
-    $('reply-send').disabled = ended || voice;
-    $('reply-ended').hidden = !ended && !voice;
-    $('reply-ended').textContent = SB.t(ended ? 'thread.ended' : 'reply.voice');
+    // A call's notes may still be written in its wrap-up, until it is categorized.
+    const notesOpen = voice && conv && (conv.status === 'wrapup' || conv.status === 'closed') && !conv.category;
+    $('reply-text').disabled = ended && !notesOpen;
+    $('reply-text').placeholder = SB.t(voice ? 'reply.voiceNotes' : 'reply.placeholder');
+    $('reply-send').disabled = ended;
+    $('reply-send').hidden = voice;
+    $('reply-ended').hidden = !ended || notesOpen;
+    $('reply-ended').textContent = SB.t('thread.ended');
     updateCounter();
   };
 
@@ -281,7 +331,7 @@ window.SB = window.SB || {};
     const conv = st.convs.get(convId);
     const ta = $('reply-text');
     const text = ta.value.trim();
-    if (!conv || conv._ended || !text) return;
+    if (!conv || conv._ended || !text || SB.kindOf(conv) === 'voice') return;
     const me = st.me || {};
     const msg = {
       clientId: SB.newClientId(), conversationId: convId, direction: 'out', author: 'agent',

@@ -386,6 +386,8 @@ window.SB = window.SB || {};
       h('input', { type: 'radio', name: 'category', value: cat, required: true, checked: conv.category === cat }),
       h('span', null, SB.t('cat.' + cat)), h('kbd', null, String(i + 1)))));
     $('close-error').textContent = '';
+    // A call's notes (typed in the reply box while on the phone) become its disposition.
+    if (SB.kindOf(conv) === 'voice' && convId === st.activeId) $('close-disposition').value = $('reply-text').value.trim();
     dlg.showModal();
     (box.querySelector('input:checked') || box.querySelector('input')).focus();
   };
