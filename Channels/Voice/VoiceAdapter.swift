@@ -21,6 +21,8 @@ public struct VoiceAdapter: ChannelAdapter {
     private let renderer: VoiceTwiMLRenderer?
     private let callsAPI: TwilioCallsAPI?
     private let control: GenericVoiceControl?
+    /// The recordings the proxy route plays (`VoiceRecordingSource`).
+    public let media: (any MediaSource)?
 
     public init(config: ChannelConfig, environment: ChannelEnvironment) throws(ChannelConfigurationError) {
         guard config.kind == .voice else {
@@ -33,6 +35,11 @@ public struct VoiceAdapter: ChannelAdapter {
         } else {
             renderer = nil
             callsAPI = nil
+        }
+        if let sid = settings.accountSid, let verifier = settings.verifier {
+            media = VoiceRecordingSource(basicAuth: (sid, verifier.authToken))
+        } else {
+            media = VoiceRecordingSource(basicAuth: nil)
         }
         if let url = settings.controlURL, let secret = settings.hmacSecret {
             control = GenericVoiceControl(url: url, secret: secret)

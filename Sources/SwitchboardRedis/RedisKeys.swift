@@ -23,7 +23,7 @@ public enum RedisKey: String, CaseIterable, Sendable {
     // Channel state the Store writes directly (DESIGN §10.1, §14).
     case optOut, credential, credentialLock, pullCursor, pullLock, pullPending, media
     // Phone calls (DESIGN §10.5).
-    case call
+    case call, recording
 
     /// A key's registry entry.
     public struct Definition: Sendable {
@@ -110,6 +110,8 @@ public enum RedisKey: String, CaseIterable, Sendable {
                                 holds: "one provider media item: conv, mime, name, size, data (the bytes)")
         case .callbacks: Definition(pattern: "{r}:callbacks", type: "zset", owner: "voice_callback, sweep",
                                     holds: "call-back tasks waiting for their next try, by when it is due")
+        case .recording: Definition(pattern: "recording:<channel>:<id>", type: "hash, PX retention", owner: "voice_call",
+                                    holds: "a voicemail recording: its URL at the platform, conversation, duration (served by the recording proxy)")
         case .call: Definition(pattern: "call:<channel>:<call>", type: "hash, EX 2 d", owner: "voice_call",
                                holds: "one phone call: its CallRecord JSON (r), version (v), conversation (conv)")
         }

@@ -75,7 +75,7 @@ extension Router {
         let effectsJSON: String
         do {
             recordJSON = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
-            effectsJSON = String(decoding: try JSONEncoder().encode(effects.map { CallEffectWire($0, now: now) }), as: UTF8.self)
+            effectsJSON = String(decoding: try JSONEncoder().encode(effects.map { CallEffectWire($0, now: now, channelId: context.channelId) }), as: UTF8.self)
         } catch {
             return completion(.failure(.internal("call \(context.callId): cannot encode: \(error)")))
         }
@@ -127,9 +127,11 @@ struct CallEffectWire: Encodable {
     var talk: Int?
     var connected: Bool?
     var id: String?
+    var url: String?
+    var duration: Int?
     var body: String?
 
-    init(_ effect: CallEffect, now: Int64) {
+    init(_ effect: CallEffect, now: Int64, channelId: String) {
         func body(_ direction: Message.Direction, _ author: Message.Author, _ part: MessagePart) -> String {
             let message = StoreMessageBody(direction: direction, author: author, authorId: nil, authorName: nil, parts: [part],
                                            externalId: nil, clientId: nil, createdAt: now)
@@ -151,14 +153,19 @@ struct CallEffectWire: Encodable {
             self.init(t: "wrapup", talk: talk, connected: connected,
                       body: body(.in, .system, .call(event: connected ? "completed" : "not-connected", duration: talk, recordingUrl: nil)))
         case .addVoicemail(let recording):
-            self.init(t: "voicemail", id: recording.recordingId, body: body(.in, .contact, .voicemail(recordingUrl: recording.url, transcript: nil)))
+            // The thread names the broker's proxy, never the platform's URL (it needs the account's credentials).
+            let proxy = MediaReference.recordingURL(channelId: channelId, recordingId: recording.recordingId)
+            self.init(t: "voicemail", id: recording.recordingId, url: recording.url, duration: recording.durationSeconds,
+                      body: body(.in, .contact, .voicemail(recordingUrl: proxy, transcript: nil)))
         case .addTranscript(let recordingId, let text):
             self.init(t: "transcript", id: recordingId, body: body(.in, .system, .text("留言转写：" + text)))
         }
     }
 
     private init(t: String, skill: String? = nil, enqueue: Bool? = nil, wait: Int? = nil, short: Bool? = nil, reason: String? = nil,
-                 talk: Int? = nil, connected: Bool? = nil, id: String? = nil, body: String? = nil) {
+                 talk: Int? = nil, connected: Bool? = nil, id: String? = nil, url: String? = nil, duration: Int? = nil, body: String? = nil) {
+        self.url = url
+        self.duration = duration
         self.t = t
         self.skill = skill
         self.enqueue = enqueue

@@ -57,6 +57,17 @@ extension Store {
         }
     }
 
+    /// A voicemail recording kept by `voice_call`: its URL at the platform and its conversation,
+    /// or nil when there is none (unknown, or past the retention).
+    public func recording(channelId: String, recordingId: String,
+                          completion: @escaping (Result<(url: String, conversationId: String)?, StoreError>) -> Void) {
+        command(["HMGET", keys(.recording, channelId, recordingId), "url", "conv"], completion: completion) { reply in
+            guard let f = reply.array, f.count == 2 else { return nil }
+            guard let url = f[0].string, let conv = f[1].string, !url.isEmpty else { return .some(nil) }
+            return .some((url: url, conversationId: conv))
+        }
+    }
+
     /// Who may see a conversation: its assignee (nil when none, or no such conversation).
     public func assignee(conversationId: String, completion: @escaping (Result<String?, StoreError>) -> Void) {
         command(["HGET", keys.conversation(conversationId), "assignee"], completion: completion) { reply in

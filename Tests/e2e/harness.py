@@ -259,6 +259,7 @@ class GatewaySink:
         self.sids: list[str] = []
         self.fail_with: int | None = None
         self.fail_times: int | None = None
+        self.recording = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4   # what GET of a recording answers
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._released = threading.Event()
@@ -270,6 +271,18 @@ class GatewaySink:
 
             def log_message(self, *args):  # keep pytest output clean
                 pass
+
+            def do_GET(self):
+                # A recording file, as Twilio's Recording resource hands it out (.mp3): an ID3 header.
+                with sink._cond:
+                    sink.requests.append(SinkRequest("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, b""))
+                    sink._cond.notify_all()
+                reply = sink.recording if self.path.startswith("/2010-04-01/") else b""
+                self.send_response(200 if reply else 404)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)

@@ -95,6 +95,9 @@ def schemathesis_config(conversation_id: str) -> str:
         "[[operations]]",
         'include-operation-id = "getMedia"',
         f'headers = {{ Authorization = "Bearer {token("ana")}" }}',
+        "[[operations]]",
+        'include-operation-id = "getRecording"',
+        f'headers = {{ Authorization = "Bearer {token("ana")}" }}',
     ]
     for operation, channel in WEBHOOK_CHANNEL.items():
         token_arg = ', token = "e2e-ali-token"' if channel == "sms-ali" else ""
@@ -165,7 +168,7 @@ def test_every_route_answers_undeclared_methods_405_with_allow(start_broker, red
         channel = next((channel_of[op["operationId"]] for op in item.values()
                         if isinstance(op, dict) and channel_of.get(op.get("operationId"))), None)
         path = (template.replace("{channelId}", channel or "sms-main").replace("{conversationId}", "c-none")
-                .replace("{channel}", "wx-main").replace("{mediaId}", "m-none"))
+                .replace("{channel}", "wx-main").replace("{mediaId}", "m-none").replace("{recordingId}", "RE-none"))
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
             if method in declared:
                 continue

@@ -296,7 +296,7 @@ async def test_voicemail_with_a_transcript_becomes_a_call_back_task_that_an_agen
     record = twiml(await post(call.post, "", CallStatus="ringing"))[2]
     assert record.tag == "Record" and record.get("transcribeCallback") == call.base + "/transcription"
     twiml(await post(call.post, "/recording", RecordingSid="RE9", RecordingDuration="21",
-                     RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9"))
+                     RecordingUrl=f"http://127.0.0.1:{sink.port}/2010-04-01/Accounts/AC1/Recordings/RE9"))
     assert tags(await post(call.post, "/transcription", RecordingSid="RE9", TranscriptionStatus="completed",
                            TranscriptionText="我家门口的路灯坏了")) == []
     assert tags(await post(call.status, "completed", CallDuration="40")) == []
@@ -304,7 +304,20 @@ async def test_voicemail_with_a_transcript_becomes_a_call_back_task_that_an_agen
     conv = await vic.accept_offer()
     assert conv["call"]["callback"] is True
     history = await vic.history(conv["id"])
-    assert any(p.get("type") == "voicemail" for m in history for p in m["parts"]), history
+    voicemail = [p for m in history for p in m["parts"] if p.get("type") == "voicemail"]
+    assert voicemail and voicemail[0]["recordingUrl"] == "/v1/media/recording/hotline/RE9", history
+    # The console plays it through the proxy, which adds the account's credentials; the agent's
+    # browser never sees them or the platform's URL.
+    played = await post(broker.get, "/v1/media/recording/hotline/RE9", headers={"Authorization": "Bearer tok-vic-0009"})
+    assert played.status_code == 200 and played.content == sink.recording, played.status_code
+    assert played.headers["Content-Type"] == "audio/mpeg"
+    fetched = [r for r in sink.requests if r.method == "GET"][-1]
+    assert fetched.path == "/2010-04-01/Accounts/AC1/Recordings/RE9.mp3"
+    assert fetched.headers["authorization"] == basic_auth("AC1", TWILIO_AUTH_TOKEN)
+    assert (await post(broker.get, "/v1/media/recording/hotline/RE9")).status_code == 401
+    other = await post(broker.get, "/v1/media/recording/hotline/RE9", headers={"Authorization": f"Bearer {token('ana')}"})
+    assert other.status_code == 404, "not ana's conversation"
+    assert (await post(broker.get, "/v1/media/recording/hotline/RE0", headers={"Authorization": "Bearer tok-vic-0009"})).status_code == 404
     assert any("我家门口的路灯坏了" in (p.get("text") or "") for m in history for p in m["parts"]), history
     # Nobody answers the first call-back: it leaves the agent and waits for its retry.
     await vic.ok({"type": "callback.outcome", "conversationId": conv["id"], "outcome": "unreached", "note": "无人接听"})

@@ -26,6 +26,23 @@ public enum MediaReference {
         prefix + FormURLEncoding.encodeComponent(channelId) + "/" + FormURLEncoding.encodeComponent(mediaId)
     }
 
+    /// Where the console plays a call's recording (issue 10): `/v1/media/recording/<channelId>/<id>`,
+    /// a proxy that fetches it from the platform with the channel's credentials, so the agent's
+    /// browser never sees them. Recordings are kept as URLs, not bytes (minutes of audio each).
+    public static let recordingPrefix = prefix + "recording/"
+
+    public static func recordingURL(channelId: String, recordingId: String) -> String {
+        recordingPrefix + FormURLEncoding.encodeComponent(channelId) + "/" + FormURLEncoding.encodeComponent(recordingId)
+    }
+
+    /// `(channelId, recordingId)` of a recording path, nil for anything else.
+    public static func parseRecording(_ path: String) -> (channelId: String, recordingId: String)? {
+        guard path.hasPrefix(recordingPrefix) else { return nil }
+        let rest = path.dropFirst(recordingPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard rest.count == 2, !rest[0].isEmpty, !rest[1].isEmpty else { return nil }
+        return (String(rest[0]), String(rest[1]))
+    }
+
     /// `(channelId, mediaId)` of a media path, nil for anything else.
     public static func parse(_ path: String) -> (channelId: String, mediaId: String)? {
         guard path.hasPrefix(prefix) else { return nil }

@@ -151,6 +151,12 @@ for _, e in ipairs(effects) do
     end
   elseif t == 'voicemail' then
     local msg = append(conv, e.body)
+    -- The recording stays at the platform; the proxy route finds it here (as long as the
+    -- conversation is kept: the configured retention).
+    local rkey = K.recording(channel, e.id)
+    redis.call('HSET', rkey, 'url', e.url or '', 'conv', conv, 'duration', tostring(e.duration or ''), 'createdAt', now_s())
+    local keep = tonumber(config('retention_ms') or '')
+    if keep and keep > 0 then redis.call('PEXPIRE', rkey, nstr(keep)) end
     redis.call('HSET', K.conv(conv), 'callback', '1', 'voicemail', '1', 'cbRetryMs', callback_retry_ms, 'cbMax', callback_attempts)
     local status = redis.call('HGET', K.conv(conv), 'status')
     if status == 'closed' or status == 'abandoned' then reopen(conv); status = 'bot' end

@@ -31,6 +31,10 @@ final class MediaEndpoint: HTTPEndpoint {
         guard let agent = authenticate(exchange) else {
             return responder.fail(exchange, 401, "unauthorized", "missing or invalid agent token (Authorization: Bearer <token>)")
         }
+        if let (channelId, recordingId) = MediaReference.parseRecording(exchange.path) {
+            guard readiness.isReady else { return responder.unavailable(exchange) }
+            return playRecording(exchange, responder: responder, agent: agent, channelId: channelId, recordingId: recordingId)
+        }
         guard let (channelId, mediaId) = MediaReference.parse(exchange.path) else {
             return responder.fail(exchange, 404, "not_found", "no such media")
         }
@@ -50,6 +54,24 @@ final class MediaEndpoint: HTTPEndpoint {
                         headers.append(("content-disposition", "attachment; filename=\"\(item.name ?? "media")\""))
                     }
                     responder.reply(exchange, HTTPResponse(status: 200, contentType: mime, body: bytes, headers: headers))
+                }
+            }
+        }
+    }
+
+    /// The recording proxy: the platform's credentials stay here; the agent gets the audio.
+    private func playRecording(_ exchange: HTTPExchange, responder: HTTPResponder, agent: AgentConfig, channelId: String, recordingId: String) {
+        media.recording(channelId: channelId, recordingId: recordingId) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let e):
+                responder.fail(exchange, e.status, e.status == 404 ? "not_found" : "bad_gateway",
+                               e.status == 404 ? "no such recording" : "the platform did not hand out the recording: \(e.message)")
+            case .success(let recording):
+                self.mayView(agent, recording.conversationId) { allowed in
+                    guard allowed else { return responder.fail(exchange, 404, "not_found", "no such recording") }
+                    responder.reply(exchange, HTTPResponse(status: 200, contentType: recording.mime, body: recording.bytes,
+                                                           headers: [("x-content-type-options", "nosniff"), ("cache-control", "private, no-store")]))
                 }
             }
         }

@@ -97,6 +97,27 @@ final class MediaService {
         }
     }
 
+    /// A call's recording, fetched from the platform for one listener and not kept (recordings are
+    /// minutes of audio: Redis keeps their URLs, DESIGN §10.5). 404 when it is unknown or past the
+    /// retention; 502 when the platform does not hand it out.
+    func recording(channelId: String, recordingId: String,
+                   completion: @escaping (Result<(conversationId: String, bytes: [UInt8], mime: String), MediaError>) -> Void) {
+        store.recording(channelId: channelId, recordingId: recordingId) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let e): completion(.failure(self.mediaError(e, channelId: channelId, mediaId: recordingId)))
+            case .success(nil): completion(.failure(MediaError(status: 404, message: "no such recording")))
+            case .success(let found?):
+                guard let adapter = self.adapters[channelId], let source = adapter.media else {
+                    return completion(.failure(MediaError(status: 404, message: "channel '\(channelId)' keeps no recordings")))
+                }
+                self.request(source, adapter: adapter, mediaId: found.url, token: nil, refreshed: false) { fetched in
+                    completion(fetched.map { (conversationId: found.conversationId, bytes: $0.0, mime: $0.1) })
+                }
+            }
+        }
+    }
+
     private func withToken(_ adapter: any ChannelAdapter, _ body: @escaping (String?) -> Void, failed: @escaping (String) -> Void) {
         guard let source = adapter.credentials else { return body(nil) }
         credentials.token(for: source) { result in
