@@ -4,7 +4,7 @@
 #
 # Environment: BIN (default .build/release), REPEAT (runs per scenario, default 3), DUR (seconds
 # of load per run, default 10), S4_CONNECTIONS (default 100000), NO_README=1 to leave the README,
-# SCENARIOS (default "S1 S2 S3 S4 S5 S7"; S6 comes from the S1 runs) to run a subset, e.g. while
+# SCENARIOS (default "S1 S2 S3 S4 S5 S7 S8"; S6 comes from the S1 runs) to run a subset, e.g. while
 # profiling one of them (a subset never rewrites the README: its table would be partial).
 #
 # Everything it starts — two redis-servers (one for the broker, one for the Baseline), the broker,
@@ -17,8 +17,8 @@ BIN=${BIN:-.build/release}
 REPEAT=${REPEAT:-3}
 DUR=${DUR:-10}
 S4_CONNECTIONS=${S4_CONNECTIONS:-100000}
-SCENARIOS=${SCENARIOS:-S1 S2 S3 S4 S5 S7}
-[ "$SCENARIOS" = "S1 S2 S3 S4 S5 S7" ] || NO_README=1
+SCENARIOS=${SCENARIOS:-S1 S2 S3 S4 S5 S7 S8}
+[ "$SCENARIOS" = "S1 S2 S3 S4 S5 S7 S8" ] || NO_README=1
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
@@ -196,6 +196,14 @@ want S3 && for r in $(seq 1 "$REPEAT"); do
   start_broker s3 --agents 1000 --skills 20 --capacity-min 1 --capacity-max 5
   run_lg S3 "$r" routing --server "127.0.0.1:$BPORT" --agents 1000 --skills 20 --connections 64 --duration "$DUR" \
     --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S3 --run-id "r$r$START"
+done
+
+# S8 call storm: 200 agents (one call each) over 10 skills; 500 incoming calls a second, each
+# queued, offered, accepted (the bridge queued) and closed; offer latency and zero lost calls.
+want S8 && for r in $(seq 1 "$REPEAT"); do
+  start_broker s8 --agents 200 --skills 10 --capacity 1
+  run_lg S8 "$r" routing --voice 1 --rate 500 --server "127.0.0.1:$BPORT" --agents 200 --skills 10 --connections 64 \
+    --duration "$DUR" --server-pid "$BROKER_PID" --redis "127.0.0.1:$RPORT" --label S8 --run-id "v$r$START"
 done
 
 # S5 fan-out: 10 agents × 100 consoles each; every message reaches 100 sockets.

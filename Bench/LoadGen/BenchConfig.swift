@@ -25,7 +25,9 @@ enum BenchConfig {
                 "id": "a\(i)", "name": "Agent \(i)", "role": "agent",
                 "token_sha256": Digest.sha256Hex(Array(token(i).utf8)),
                 "skills": [skill(i % skills): 5],
-                "capacity": ["sms": cap, "webchat": cap, "wechat": cap],
+                // S8: one call at a time, bridged to the agent's number (the update never leaves loopback).
+                "capacity": ["sms": cap, "webchat": cap, "wechat": cap, "voice": 1],
+                "phone": String(format: "+86139%08d", i),
             ])
         }
         var channels: [[String: Any]] = [["id": "web", "kind": "webchat", "skill": skill(0)]]
@@ -36,6 +38,12 @@ enum BenchConfig {
                 "public_url": "\(base)/v1/channels/\(id)/twilio", "skill": skill(s), "priority": 0,
                 "outbound": ["url": "http://127.0.0.1:9/2010-04-01/Accounts/ACbench/Messages.json", "account_sid": "ACbench",
                              "from": WebhookBuilder.to],
+            ])
+            // S8: a Twilio voice channel per skill; the Calls API (the bridge on accept) is a closed port.
+            channels.append([
+                "id": "call-\(skill(s))", "kind": "voice", "provider": "twilio", "account_sid": WebhookBuilder.accountSid,
+                "auth_token": WebhookBuilder.authToken, "public_url": "\(base)/v1/channels/call-\(skill(s))/twilio",
+                "api_base": "http://127.0.0.1:9", "skill": skill(s), "voice_offer_timeout": "60s",
             ])
             // S7: a WeChat Official Account in safe mode per skill (its API is never called here).
             channels.append([

@@ -9,6 +9,9 @@ import Glibc
 ///
 /// Reports conversations accepted per second, webhook → offer latency and offer → accept-ack
 /// latency, and checks that every acknowledged webhook was offered and accepted exactly once.
+/// With `--voice`, S8: each webhook is an incoming call on the skill's voice channel (`call-<skill>`),
+/// answered with TwiML once the call is queued; the accept also queues the bridge (update call).
+/// `--rate R` paces the calls (R per second in total; 0: as fast as the broker answers).
 /// Loop thread only.
 final class RoutingRun: WSOwner, HTTPOwner {
     enum Phase { case connecting, hot, draining, done, aborted }
@@ -27,6 +30,8 @@ final class RoutingRun: WSOwner, HTTPOwner {
     let serverPid: Int32?
     let redis: (String, Int)?
     let webhook: WebhookBuilder
+    let voice: VoiceWebhookBuilder?
+    let rate: Double
 
     private var phase = Phase.connecting
     private var failure: String?
@@ -65,6 +70,9 @@ final class RoutingRun: WSOwner, HTTPOwner {
         redis = o.optional("redis").map { _ in o.endpoint("redis", "") }
         webhook = WebhookBuilder(host: host, port: port, sidPrefix: "SM\(o.string("run-id", String(getpid())))r")
         contactBase = o.int("contact-base", 0)
+        voice = o.optional("voice") == nil ? nil
+            : VoiceWebhookBuilder(host: host, port: port, sidPrefix: "CA\(o.string("run-id", String(getpid())))v")
+        rate = o.double("rate", 0)
     }
 
     func run() -> Int32 {
@@ -107,6 +115,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
                 abort("connecting: \(welcomed)/\(agentsCount) welcomed, \(available) available after 60 s")
             }
         case .hot:
+            if rate > 0 { pump() }
             if now >= t0 + UInt64(duration * 1e9) {
                 phase = .draining
                 tSendEnd = now
@@ -127,6 +136,11 @@ final class RoutingRun: WSOwner, HTTPOwner {
     private func pump() {
         guard phase == .hot else { return }
         while let i = idle.popLast() {
+            // Paced: no more than rate × elapsed calls so far; the loop's tick pumps again.
+            if rate > 0, Double(sent) >= rate * Double(monoNs() - t0) / 1e9 {
+                idle.append(i)
+                return
+            }
             let k = sent
             sent += 1
             let now = monoNs()
@@ -136,7 +150,9 @@ final class RoutingRun: WSOwner, HTTPOwner {
             accepted.append(0)
             let c = conns[i]
             c.inflight = k
-            let request = webhook.request(channel: "sms-\(BenchConfig.skill(k % skills))", from: phone(k), id: k, ns: now)
+            let skill = BenchConfig.skill(k % skills)
+            let request = voice?.request(channel: "call-\(skill)", from: phone(k), id: k)
+                ?? webhook.request(channel: "sms-\(skill)", from: phone(k), id: k, ns: now)
             let ok = request.withUnsafeBytes { c.send($0) }
             if !ok && c.inflight == k { response(c, status: 0) }
         }
@@ -231,6 +247,7 @@ final class RoutingRun: WSOwner, HTTPOwner {
             "label": label, "agents": agentsCount, "skills": skills, "connections": connections, "duration": duration,
             "sent": sent, "acked": acked, "errors": errors, "accepted": acceptedCount, "closed": closedCount, "lost": lost,
             "duplicates": duplicates, "ws_errors": wsErrors, "window_s": window, "conversations_per_s": rate,
+            "offered_rate": self.rate, "voice": voice != nil,
         ]
         fields.merge(routeLatency.json("webhook_to_offer")) { a, _ in a }
         fields.merge(acceptLatency.json("offer_to_accept")) { a, _ in a }
