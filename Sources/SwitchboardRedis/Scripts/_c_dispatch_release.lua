@@ -133,6 +133,24 @@ function R.finalize(id, c)
   return nil
 end
 
+-- Takes a waiting conversation out of routing (a visitor or caller gone, a caller sent to
+-- voicemail): its queue entry removed and, when offered, the offer rescinded with `reason` (the
+-- reservation released). Returns the agent whose offer it was, to drain once the caller has written
+-- the conversation's new status.
+function R.unqueue(id, c, reason)
+  local freed = nil
+  if c.status == 'offered' and c.offer then
+    local o = R.drop_offer(c.offer)
+    if o then
+      emit_agent_table(o.agent, { type = 'offer.rescinded', offerId = c.offer, reason = reason })
+      freed = o.agent
+    end
+  end
+  redis.call('ZREM', K.queue(c.skill), id)
+  redis.call('HDEL', K.conv(id), 'offer', 'qscore')
+  return freed
+end
+
 -- Takes an assigned conversation away from its agent (grace ended, transfer, agent removed):
 -- capacity returned, no longer the agent's. The conversation's status is the caller's to set.
 function R.unassign(id, aid, kind)

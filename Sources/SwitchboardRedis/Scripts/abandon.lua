@@ -15,17 +15,8 @@ local c = hgetall(K.conv(id))
 if c.id == nil then fail('not_found', 'no conversation ' .. id) end
 if c.status ~= 'queued' and c.status ~= 'offered' then return 0 end
 
-local freed = nil
-if c.status == 'offered' and c.offer then
-  local o = R.drop_offer(c.offer)
-  if o then
-    emit_agent_table(o.agent, { type = 'offer.rescinded', offerId = c.offer, reason = 'abandoned' })
-    freed = o.agent
-  end
-end
-redis.call('ZREM', K.queue(c.skill), id)
+local freed = R.unqueue(id, c, 'abandoned')
 redis.call('HSET', K.conv(id), 'status', 'abandoned', 'closedAt', NOW)
-redis.call('HDEL', K.conv(id), 'offer', 'qscore')
 R.drop_open(id, c)
 stat('abandoned')
 expire_conversation(id)

@@ -107,17 +107,8 @@ for _, e in ipairs(effects) do
   elseif t == 'divert' then
     local c = hgetall(K.conv(conv))
     if c.status == 'queued' or c.status == 'offered' then
-      local freed = nil
-      if c.status == 'offered' and c.offer then
-        local o = R.drop_offer(c.offer)
-        if o then
-          emit_agent_table(o.agent, { type = 'offer.rescinded', offerId = c.offer, reason = 'voicemail' })
-          freed = o.agent
-        end
-      end
-      redis.call('ZREM', K.queue(c.skill), conv)
+      local freed = R.unqueue(conv, c, 'voicemail')
       redis.call('HSET', K.conv(conv), 'status', 'bot', 'voicemail', '1')
-      redis.call('HDEL', K.conv(conv), 'offer', 'qscore')
       stat('voicemail_diverted')
       if freed then R.drain(freed) end
     end

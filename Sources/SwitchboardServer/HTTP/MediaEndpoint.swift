@@ -43,8 +43,7 @@ final class MediaEndpoint: HTTPEndpoint {
             guard let self else { return }
             switch result {
             case .failure(let e):
-                responder.fail(exchange, e.status, e.status == 404 ? "not_found" : "bad_gateway",
-                               e.status == 404 ? "no such media" : "the provider did not hand out the media: \(e.message)")
+                Self.fail(exchange, responder, e, what: "media")
             case .success(let item):
                 self.mayView(agent, item.conversationId) { allowed in
                     guard allowed, let bytes = item.bytes else { return responder.fail(exchange, 404, "not_found", "no such media") }
@@ -65,8 +64,7 @@ final class MediaEndpoint: HTTPEndpoint {
             guard let self else { return }
             switch result {
             case .failure(let e):
-                responder.fail(exchange, e.status, e.status == 404 ? "not_found" : "bad_gateway",
-                               e.status == 404 ? "no such recording" : "the platform did not hand out the recording: \(e.message)")
+                Self.fail(exchange, responder, e, what: "recording")
             case .success(let recording):
                 self.mayView(agent, recording.conversationId) { allowed in
                     guard allowed else { return responder.fail(exchange, 404, "not_found", "no such recording") }
@@ -75,6 +73,13 @@ final class MediaEndpoint: HTTPEndpoint {
                 }
             }
         }
+    }
+
+    /// 404 for what is unknown (never "forbidden": ids cannot be probed), 502 when the provider
+    /// would not hand it out.
+    private static func fail(_ exchange: HTTPExchange, _ responder: HTTPResponder, _ e: MediaService.MediaError, what: String) {
+        if e.status == 404 { return responder.fail(exchange, 404, "not_found", "no such \(what)") }
+        responder.fail(exchange, e.status, "bad_gateway", "the provider did not hand out the \(what): \(e.message)")
     }
 
     private func mayView(_ agent: AgentConfig, _ conversationId: String, _ done: @escaping (Bool) -> Void) {
