@@ -34,6 +34,8 @@ from hostile import (CLIENT_ERROR, CLOSED, Expect, Ledger, Outcome, RawSocket, c
 
 TWILIO_TOKEN = "e2e-hostile-twilio-token"
 TWILIO_PUBLIC = "https://sms.example.org/v1/channels/sms-main/twilio"
+VOICE_PUBLIC = "https://voice.example.org/v1/channels/call-main/twilio"
+PBX_SECRET = b"e2e-hostile-pbx-secret"
 GW_SECRET = b"e2e-hostile-gw-secret"
 ALI_TOKEN, TC_TOKEN = "e2e-ali-token", "e2e-tc-token"
 WX_TOKEN, WX_KEY, WX_APPID = "e2e-wx-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef"
@@ -53,6 +55,11 @@ CHANNELS = [
      "skill": "general"},
     {"id": "wx-kf", "kind": "wechat", "provider": "wecom_kf", "corp_id": CORP_ID, "secret": "e2e-kf-secret",
      "token": KF_TOKEN, "encoding_aes_key": KF_KEY, "api_base": "http://127.0.0.1:9", "skill": "general"},
+    # Phone: Twilio Voice and a PBX's JSON events (issue 10).
+    {"id": "call-main", "kind": "voice", "provider": "twilio", "account_sid": "AC1", "auth_token": TWILIO_TOKEN,
+     "public_url": VOICE_PUBLIC, "api_base": "http://127.0.0.1:9", "skill": "general"},
+    {"id": "pbx", "kind": "voice", "provider": "generic", "hmac_secret": PBX_SECRET.decode(), "control_url": "http://127.0.0.1:9/c",
+     "skill": "general"},
 ]
 OVERRIDES = {"channels": CHANNELS, "limits": {"request_timeout": "1s"}}
 # Keys the broker rewrites on its own while idle (the node's heartbeat); everything else must hold.
@@ -260,7 +267,7 @@ def test_hostile_http_framing_and_rest(start_broker, redis):
         r = broker.post(f"/v1/conversations/{conversation}/messages", headers=AUTH,
                         json={"text": "之后", "clientId": "after-1"})
         assert r.status_code in (200, 201), r.text
-    tier.finish(at_least=175, legit=legit)
+    tier.finish(at_least=220, legit=legit)
     visitor.close()
 
 
@@ -330,6 +337,72 @@ def twilio_cases(t: Tier) -> None:
                          ("no MessageStatus", {k: v for k, v in status_form.items() if k != "MessageStatus"})]:
         post(f"status, {name}", params, twilio_signature(TWILIO_PUBLIC + "/status", list(params.items())), status(400),
              url_path=path + "/status")
+
+
+def voice_cases(t: Tier) -> None:
+    """Twilio Voice callbacks and a PBX's events: forged, malformed, or naming a call the broker never
+    saw (acknowledged, nothing stored: Twilio must not retry it)."""
+    c, form = "webhook-voice", "application/x-www-form-urlencoded"
+    call = {"CallSid": "CAhostile1", "AccountSid": "AC1", "From": "+8613800138000", "To": "+8612345000", "CallStatus": "ringing"}
+
+    def post(name, suffix, params, signature="sign", expect=CLIENT_ERROR, content_type=form, body=None):
+        url = VOICE_PUBLIC + suffix
+        headers = {"Content-Type": content_type} if content_type else {}
+        if signature == "sign":
+            signature = twilio_signature(url, list(params.items()))
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        data = body if body is not None else urllib.parse.urlencode(params).encode()
+        t.http(c, name, "POST", "/v1/channels/call-main/twilio" + suffix, expect, headers=headers, data=data)
+
+    post("incoming, unsigned", "", call, None, status(403))
+    post("incoming, signed for the SMS URL", "", call, twilio_signature(TWILIO_PUBLIC, list(call.items())), status(403))
+    post("gather, signed without its query", "/gather?attempt=1", {**call, "Digits": "1"},
+         twilio_signature(VOICE_PUBLIC + "/gather", list({**call, "Digits": "1"}.items())), status(403))
+    for name, suffix, params in [
+            ("incoming, no CallSid", "", {k: v for k, v in call.items() if k != "CallSid"}),
+            ("incoming, a CallSid with markup", "", {**call, "CallSid": "CA<script>"}),
+            ("incoming, a CallSid of 5000 bytes", "", {**call, "CallSid": "C" * 5000}),
+            ("incoming, CallStatus completed", "", {**call, "CallStatus": "completed"}),
+            ("incoming, no From", "", {k: v for k, v in call.items() if k != "From"}),
+            ("gather, digits that are not keys", "/gather", {**call, "Digits": "1;DROP"}),
+            ("gather, a bad attempt", "/gather?attempt=x", {**call, "Digits": "1"}),
+            ("queue, an unknown QueueResult", "/queue", {**call, "QueueResult": "exploded"}),
+            ("queue, QueueTime negative", "/queue", {**call, "QueueResult": "hangup", "QueueTime": "-5"}),
+            ("status, an unknown CallStatus", "/status", {**call, "CallStatus": "vanished"}),
+            ("status, CallDuration not a number", "/status", {**call, "CallStatus": "completed", "CallDuration": "long"}),
+            ("agent leg without ParentCallSid", "/status?leg=agent", {**call, "CallStatus": "completed"}),
+            ("recording at file://", "/recording", {**call, "RecordingSid": "RE1", "RecordingUrl": "file:///etc/passwd"}),
+            ("recording without RecordingSid", "/recording", {**call, "RecordingUrl": "https://api.twilio.com/r"})]:
+        post(f"signed: {name}", suffix, params, expect=status(400))
+    post("content type application/json", "", call, content_type="application/json", expect=status(415))
+    # Reports about a call the broker never saw: 200, nothing stored.
+    for suffix, params in [("/status", {**call, "CallStatus": "completed", "SequenceNumber": "3"}),
+                           ("/wait", {**call, "QueueTime": "3"}), ("/gather?attempt=1", {**call, "Digits": "2"}),
+                           ("/recording", {**call, "RecordingSid": "RE9", "RecordingUrl": "https://api.twilio.com/r/RE9"})]:
+        post(f"signed: {suffix} for an unknown call", suffix, params, expect=status(200))
+
+    def pbx(name, body: bytes, signature: str | None = "sign", expect=CLIENT_ERROR, content_type="application/json"):
+        headers = {"Content-Type": content_type}
+        if signature == "sign":
+            signature = "sha256=" + hmac.new(PBX_SECRET, body, hashlib.sha256).hexdigest()
+        if signature is not None:
+            headers["X-Signature"] = signature
+        t.http(c, name, "POST", "/v1/channels/pbx/events", expect, headers=headers, data=body)
+
+    good = b'{"event":"call.incoming","call_id":"fs-hostile","from":"13800138000"}'
+    pbx("pbx, unsigned", good, None, status(403))
+    pbx("pbx, signed with another secret", good, "sha256=" + hmac.new(b"other", good, hashlib.sha256).hexdigest(), status(403))
+    for name, body in json_cases() + [
+            ("an unknown event", b'{"event":"call.dance","call_id":"a"}'),
+            ("incoming without from", b'{"event":"call.incoming","call_id":"a"}'),
+            ("incoming with an undeclared skill", b'{"event":"call.incoming","call_id":"a","from":"1","skill":"nope"}'),
+            ("a call_id with a space", b'{"event":"call.waiting","call_id":"a b"}'),
+            ("status with a negative duration", b'{"event":"call.status","call_id":"a","status":"completed","duration":-1}'),
+            ("voicemail at file://", b'{"event":"call.voicemail","call_id":"a","recording_url":"file:///etc/passwd"}')]:
+        pbx(f"pbx, signed: {name}", body, expect=status(400))
+    pbx("pbx, status for an unknown call", b'{"event":"call.status","call_id":"nobody","status":"completed","sequence":1}',
+        expect=status(200))
 
 
 def json_cases() -> list[tuple[str, bytes]]:
@@ -545,6 +618,7 @@ def test_hostile_webhooks(start_broker, redis):
     generic_cases(tier)
     sms_push_cases(tier)
     wechat_cases(tier)
+    voice_cases(tier)
 
     def legit():
         params = sms_form(MessageSid="SMafter1", SmsSid="SMafter1", Body="之后")
