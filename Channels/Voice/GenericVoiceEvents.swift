@@ -8,6 +8,7 @@ import SwitchboardCrypto
 ///     {"event":"call.incoming","call_id":"…","from":"+86…","to":"12345","digits":"2"|"skill":"complaints"}
 ///     {"event":"call.menu","call_id":"…","digits":"2"}                 (the PBX played our menu)
 ///     {"event":"call.waiting","call_id":"…"}                           (ask again what to do)
+///     {"event":"call.bridge_failed","call_id":"…","sequence":1}        (the agent's phone did not answer)
 ///     {"event":"call.status","call_id":"…","status":"answered|completed|busy|failed|no-answer|canceled",
 ///      "duration":95,"queue_time":12,"sequence":3}
 ///     {"event":"call.voicemail","call_id":"…","recording_url":"https://…","recording_id":"…",
@@ -87,6 +88,9 @@ enum GenericVoiceEvents {
             return [try choice()]
         case "call.waiting":
             return [make(.waiting)]
+        case "call.bridge_failed":
+            // The agent's phone did not answer the bridge: the call goes back to the queue.
+            return [make(.bridgeFailed, report: "bridge-failed:" + (body.sequence?.text ?? "0"))]
         case "call.status":
             guard let status = body.status else { throw .malformed("missing field 'status'") }
             let report = "status:" + (body.sequence?.text ?? status)
@@ -108,7 +112,7 @@ enum GenericVoiceEvents {
             }
             return events
         case let other:
-            throw .malformed("field 'event' must be call.incoming, call.menu, call.waiting, call.status or call.voicemail, found '\(other.prefix(32))'")
+            throw .malformed("field 'event' must be call.incoming, call.menu, call.waiting, call.bridge_failed, call.status or call.voicemail, found '\(other.prefix(32))'")
         }
     }
 }

@@ -78,6 +78,15 @@ enum TwilioVoiceCallback {
             default:
                 throw .malformed("field 'CallStatus' has unknown value '\(status.prefix(32))'")
             }
+        case .dial:
+            let status = try form.required("DialCallStatus")
+            // One <Dial> reports once; its DialCallSid tells a retried request from the next bridge.
+            let report = "dial:" + (try form.single("DialCallSid").map { value throws(ChannelError) in try id(value, field: "DialCallSid") } ?? status)
+            switch status {
+            case "completed", "answered": return make(.bridgeCompleted, report: report)
+            case "busy", "no-answer", "failed", "canceled": return make(.bridgeFailed, report: report)
+            default: throw .malformed("field 'DialCallStatus' has unknown value '\(status.prefix(32))'")
+            }
         case .recording:
             let url = try form.required("RecordingUrl")
             guard WebURL.isAbsoluteHTTP(url), url.utf8.count <= 2048 else { throw .malformed("field 'RecordingUrl' is not an http(s) URL") }

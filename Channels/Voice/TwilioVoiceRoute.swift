@@ -12,6 +12,9 @@ enum TwilioVoiceRoute: String, CaseIterable, Sendable {
     case wait = "twilio/wait"
     /// `<Enqueue action>`: the call left the queue (`QueueResult`, `QueueTime`).
     case queue = "twilio/queue"
+    /// `<Dial action>`: the bridge to the agent ended (`DialCallStatus`): answered and over, or
+    /// never answered (the caller goes back to the queue).
+    case dial = "twilio/dial"
     /// `<Record action>`: the voicemail recording.
     case recording = "twilio/recording"
     /// `<Record transcribeCallback>`: its transcription.

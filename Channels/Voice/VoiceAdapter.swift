@@ -98,12 +98,16 @@ public struct VoiceAdapter: ChannelAdapter {
         guard let callId = outbound.callId else {
             throw .unrenderable("a phone call takes no written messages (channel '\(channelId)'); reply on another channel or call back")
         }
+        // `to` holds the agent's endpoints (phone and/or SIP, `AgentConfig.voiceEndpoints`).
+        guard let endpoint = AgentConfig.voiceEndpoint(from: outbound.to, preferSIP: settings.provider == .generic) else {
+            throw .unrenderable("the accepting agent has no phone or sip to bridge the call to")
+        }
         if let callsAPI, let renderer {
-            return .action(callsAPI.updateCall(callSid: callId, twiml: TwiML([renderer.dial(outbound.to)]).xml,
+            return .action(callsAPI.updateCall(callSid: callId, twiml: TwiML([renderer.dial(endpoint)]).xml,
                                                idempotencyKey: outbound.idempotencyKey))
         }
         guard let control else { throw .unrenderable("channel '\(channelId)' has no control_url") }
-        return .action(control.bridge(callId: callId, endpoint: outbound.to, idempotencyKey: outbound.idempotencyKey))
+        return .action(control.bridge(callId: callId, endpoint: endpoint, idempotencyKey: outbound.idempotencyKey))
     }
 
     public func interpret(_ response: TransportResponse, to request: OutboundHTTPRequest, for outbound: OutboundMessage,

@@ -180,6 +180,7 @@ struct VoiceSettings: Sendable {
     var policy: CallPolicy {
         CallPolicy(defaultSkill: menu?.defaultSkill ?? skill, hasMenu: menu != nil, voicemailAfterSeconds: voicemailAfterSeconds,
                    voicemailWhenNoAgents: voicemailWhenNoAgents, offerTimeoutSeconds: offerTimeoutSeconds,
-                   callbackRetryAfterSeconds: callbackRetryAfterSeconds, callbackAttempts: callbackAttempts)
+                   callbackRetryAfterSeconds: callbackRetryAfterSeconds, callbackAttempts: callbackAttempts,
+                   prefersSIP: provider == .generic)
     }
 }

@@ -78,7 +78,10 @@ struct VoiceTwiMLRenderer: Sendable {
         let noun = endpoint.lowercased().hasPrefix("sip:")
             ? TwiML.Element("Sip", nounAttributes, text: endpoint)
             : TwiML.Element("Number", nounAttributes, text: endpoint)
-        var attributes = [("answerOnBridge", "true"), ("timeout", "20")]
+        // `action`: when the bridge ends, Twilio asks what next: back to the queue if the agent
+        // never answered (https://www.twilio.com/docs/voice/twiml/dial#action).
+        var attributes = [("answerOnBridge", "true"), ("timeout", "20"), ("action", verifier.url(suffix: TwilioVoiceRoute.dial.suffix)),
+                          ("method", "POST")]
         if let callerId = settings.callerId { attributes.append(("callerId", callerId)) }
         return TwiML.Element("Dial", attributes, children: [noun])
     }

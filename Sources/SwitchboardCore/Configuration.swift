@@ -144,15 +144,37 @@ public struct AgentConfig: Sendable, Equatable {
     public var skills: [String: Int]
     /// Concurrent conversations per channel kind. A kind not listed is 0: never offered.
     public var capacity: [ChannelKind: Int]
-    /// Where an accepted call is bridged (issue 10): the agent's phone (E.164) or SIP address
-    /// (`sip:1001@pbx.example`). Nil: the agent cannot take calls (a call is never offered to them).
-    public var voiceEndpoint: String?
+    /// Where an accepted call is bridged (issue 10): the agent's phone (E.164) and/or SIP address
+    /// (`sip:1001@pbx.example`); each voice channel dials the one its platform reaches best
+    /// (`voiceEndpoint(preferSIP:)`). Neither: the agent takes no calls.
+    public var phone: String?
+    public var sip: String?
     /// An agent on a call gets no other offer (DESIGN §6, the default); false lets chats continue.
     public var voiceExclusive: Bool
     public init(id: String, name: String, role: Role = .agent, tokenSHA256: String, skills: [String: Int], capacity: [ChannelKind: Int],
-                voiceEndpoint: String? = nil, voiceExclusive: Bool = true) {
+                phone: String? = nil, sip: String? = nil, voiceExclusive: Bool = true) {
         self.id = id; self.name = name; self.role = role; self.tokenSHA256 = tokenSHA256; self.skills = skills; self.capacity = capacity
-        self.voiceEndpoint = voiceEndpoint; self.voiceExclusive = voiceExclusive
+        self.phone = phone; self.sip = sip; self.voiceExclusive = voiceExclusive
+    }
+
+    /// The endpoint a bridge dials: the SIP address first for a PBX (`preferSIP`), the phone first
+    /// for Twilio (a PSTN number; `<Sip>` works there too when it is all the agent has).
+    public func voiceEndpoint(preferSIP: Bool) -> String? {
+        preferSIP ? (sip ?? phone) : (phone ?? sip)
+    }
+
+    /// Every endpoint, as the call scripts carry them (space-separated; neither form has a space).
+    public var voiceEndpoints: String? {
+        let all = [phone, sip].compactMap { $0 }
+        return all.isEmpty ? nil : all.joined(separator: " ")
+    }
+
+    /// Picks from `voiceEndpoints` text the one a platform dials best.
+    public static func voiceEndpoint(from endpoints: String, preferSIP: Bool) -> String? {
+        let all = endpoints.split(separator: " ").map(String.init)
+        let sip = all.first { $0.lowercased().hasPrefix("sip") }
+        let phone = all.first { !$0.lowercased().hasPrefix("sip") }
+        return preferSIP ? (sip ?? phone) : (phone ?? sip)
     }
 }
 

@@ -59,13 +59,13 @@ extension ConfigurationLoader {
             }
             let skillLevels = readSkillLevels(entry, skills: skills, reader)
             let capacity = readCapacity(entry, reader)
-            let endpoint = readVoiceEndpoint(entry, reader)
-            if (capacity[.voice] ?? 0) > 0, endpoint == nil, !reader.hasIssue(at: entry.path("phone"), entry.path("sip")) {
+            let (phone, sip) = readVoiceEndpoints(entry, reader)
+            if (capacity[.voice] ?? 0) > 0, phone == nil, sip == nil, !reader.hasIssue(at: entry.path("phone"), entry.path("sip")) {
                 reader.fail(entry.path("capacity.voice"), "an agent who takes calls needs phone (E.164) or sip, where an accepted call is bridged")
             }
             let exclusive = reader.oneOf(entry, "voice_exclusive", default: "true", allowed: ["true", "false"]) == "true"
             agents.append(AgentConfig(id: id ?? "", name: name, role: role, tokenSHA256: token ?? "",
-                                      skills: skillLevels, capacity: capacity, voiceEndpoint: endpoint, voiceExclusive: exclusive))
+                                      skills: skillLevels, capacity: capacity, phone: phone, sip: sip, voiceExclusive: exclusive))
         }
         return agents
     }
@@ -92,30 +92,23 @@ extension ConfigurationLoader {
         return levels
     }
 
-    /// `phone` (normalized to E.164) or `sip` (a `sip:` URI), not both.
-    private static func readVoiceEndpoint(_ entry: ConfigMap, _ reader: ConfigReader) -> String? {
-        let phone = reader.string(entry, "phone"), sip = reader.string(entry, "sip")
-        if phone != nil, sip != nil {
-            reader.fail(entry.path("sip"), "give phone or sip, not both (where an accepted call rings)")
-            return nil
+    /// `phone` (normalized to E.164) and `sip` (a `sip:` URI); either, both or neither.
+    private static func readVoiceEndpoints(_ entry: ConfigMap, _ reader: ConfigReader) -> (phone: String?, sip: String?) {
+        var phone: String?, sip: String?
+        if let text = reader.string(entry, "phone") {
+            phone = PhoneNumber.e164(text)
+            if phone == nil { reader.fail(entry.path("phone"), "'\(text)' is not a phone number (E.164, e.g. +8613800000001)") }
         }
-        if let phone {
-            guard let e164 = PhoneNumber.e164(phone) else {
-                reader.fail(entry.path("phone"), "'\(phone)' is not a phone number (E.164, e.g. +8613800000001)")
-                return nil
-            }
-            return e164
-        }
-        if let sip {
+        if let text = reader.string(entry, "sip") {
             // Bridged as written into TwiML `<Sip>` or a PBX's bridge: one URI, no spaces or markup.
-            guard sip.lowercased().hasPrefix("sip:") || sip.lowercased().hasPrefix("sips:"), sip.count <= 255,
-                  sip.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"<>\"'".unicodeScalars.contains($0) }) else {
-                reader.fail(entry.path("sip"), "'\(sip)' is not a SIP URI (sip:1001@pbx.example)")
-                return nil
+            if (text.lowercased().hasPrefix("sip:") || text.lowercased().hasPrefix("sips:")) && text.count <= 255
+                && text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"<>\"'".unicodeScalars.contains($0) }) {
+                sip = text
+            } else {
+                reader.fail(entry.path("sip"), "'\(text)' is not a SIP URI (sip:1001@pbx.example)")
             }
-            return sip
         }
-        return nil
+        return (phone, sip)
     }
 
     private static func readCapacity(_ entry: ConfigMap, _ reader: ConfigReader) -> [ChannelKind: Int] {

@@ -178,7 +178,7 @@ public final class Router {
         let wire = agents.map { a in
             AgentWire(id: a.id, name: a.name, role: a.role.rawValue, skills: a.skills,
                       capacity: Dictionary(uniqueKeysWithValues: a.capacity.map { ($0.key.rawValue, $0.value) }),
-                      voiceExclusive: a.voiceExclusive, endpoint: a.voiceEndpoint)
+                      voiceExclusive: a.voiceExclusive, endpoint: a.voiceEndpoints)
         }
         return String(decoding: try JSONEncoder().encode(wire), as: UTF8.self)
     }

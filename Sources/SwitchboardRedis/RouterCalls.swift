@@ -145,6 +145,8 @@ struct CallEffectWire: Encodable {
             self.init(t: "enqueue", skill: skill)
         case .divertToVoicemail:
             self.init(t: "divert")
+        case .requeue:
+            self.init(t: "requeue", body: body(.in, .system, .call(event: "agent-missed", duration: nil, recordingUrl: nil)))
         case .abandon(let wait, let short):
             self.init(t: "abandon", wait: wait, short: short)
         case .closeUnqueued(let reason):

@@ -90,7 +90,7 @@ final class BrokerMetrics {
         guard !figures.isEmpty else { return }
         line("# TYPE switchboard_calls_total counter")
         for (channel, f) in figures.sorted(by: { $0.key < $1.key }) {
-            for event in ["offered", "answered", "answered_15s", "abandoned", "abandoned_short", "connected", "voicemail"] {
+            for event in ["offered", "answered", "answered_15s", "abandoned", "abandoned_short", "connected", "voicemail", "agent_missed"] {
                 line("switchboard_calls_total{channel=\"\(Self.escape(channel))\",event=\"\(event)\"} \(f[event] ?? 0)")
             }
         }

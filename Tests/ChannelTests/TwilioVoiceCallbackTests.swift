@@ -52,6 +52,10 @@ final class TwilioVoiceCallbackTests: XCTestCase {
         for result in ["bridged", "bridging-in-process", "redirected-from-bridged"] {
             XCTAssertNil(try event(.queue, [("QueueResult", result), ("QueueTime", "40")]), result)
         }
+        XCTAssertEqual(try event(.dial, [("DialCallStatus", "no-answer"), ("DialCallSid", "CAdial1")])?.step, .bridgeFailed)
+        XCTAssertEqual(try event(.dial, [("DialCallStatus", "no-answer"), ("DialCallSid", "CAdial1")])?.reportId, "dial:CAdial1")
+        XCTAssertEqual(try event(.dial, [("DialCallStatus", "completed"), ("DialCallSid", "CAdial1")])?.step, .bridgeCompleted)
+        XCTAssertThrowsError(try event(.dial, [("DialCallStatus", "exploded")]))
         for result in ["queue-full", "system-error", "error"] {
             XCTAssertEqual(try event(.queue, [("QueueResult", result), ("QueueTime", "4")])?.step, .queueFailed, "\(result): not an abandon")
         }

@@ -96,6 +96,7 @@ final class VoiceTwiMLTests: XCTestCase {
         let number = try Self.parse(TwiML([r.dial("+8613800000001")]).xml)
         XCTAssertEqual(number.map(\.0), ["Response", "Dial", "Number"])
         XCTAssertEqual(number[1].1["callerId"], "+8610690000")
+        XCTAssertEqual(number[1].1["action"], "https://example.org/v1/channels/hotline/twilio/dial", "a bridge nobody answers comes back")
         XCTAssertEqual(number[2].2, "+8613800000001")
         XCTAssertEqual(number[2].1["statusCallback"], "https://example.org/v1/channels/hotline/twilio/status?leg=agent")
         XCTAssertEqual(try Self.parse(TwiML([r.dial("sip:1001@pbx.example")]).xml).map(\.0), ["Response", "Dial", "Sip"])

@@ -223,6 +223,22 @@ final class CallLifecycleTests: XCTestCase {
         XCTAssertEqual(later.record.phase, .bridged, "the same report, sent again once the acceptance is stored, counts")
     }
 
+    func testAnAgentWhoDoesNotAnswerTheBridgeSendsTheCallBackToTheQueue() {
+        let queued = CallLifecycle.apply(event(.incoming(skill: nil)), to: nil, facts: facts(0, nil), policy: plain).record
+        let missed = CallLifecycle.apply(event(.bridgeFailed, report: "dial:CA7"), to: queued, facts: facts(40, .assigned), policy: plain)
+        XCTAssertEqual(missed.effects, [.requeue])
+        XCTAssertEqual(missed.instruction, .queue(position: nil, waitedSeconds: 40))
+        XCTAssertEqual(missed.record.bridgeMisses, 1)
+        XCTAssertEqual(CallLifecycle.apply(event(.bridgeFailed, report: "dial:CA7"), to: missed.record, facts: facts(41, .offered),
+                                           policy: plain).effects, [], "the same report again")
+        XCTAssertEqual(CallLifecycle.apply(event(.bridgeFailed, report: "dial:CA8"), to: missed.record, facts: facts(41, .offered),
+                                           policy: plain).effects, [], "not accepted by anyone now: nothing to take back")
+        let bridged = CallLifecycle.apply(event(.answered, report: "agent:CA9:1"), to: queued, facts: facts(30, .assigned), policy: plain).record
+        let over = CallLifecycle.apply(event(.bridgeCompleted, report: "dial:CA9"), to: bridged, facts: facts(90, .assigned), policy: plain)
+        XCTAssertEqual(over.effects, [])
+        XCTAssertEqual(over.instruction, .hangup(reason: "the agent's call ended"))
+    }
+
     func testTheRecordSurvivesJSON() throws {
         var record = CallLifecycle.apply(event(.incoming(skill: nil)), to: nil, facts: facts(0, nil), policy: withMenu).record
         record.seenReports = ["1", "2"]

@@ -52,7 +52,7 @@ final class ConfigurationLoaderTests: XCTestCase {
             AgentConfig(id: "a1", name: "王芳", role: .agent, tokenSHA256: Self.hashA, skills: ["general": 5],
                         capacity: [.webchat: 3, .sms: 3]),
             AgentConfig(id: "a2", name: "李强", role: .supervisor, tokenSHA256: Self.hashB,
-                        skills: ["general": 3, "complaints": 7, "投诉": 10], capacity: [.voice: 1, .email: 0], voiceEndpoint: "sip:1002@pbx.example"),
+                        skills: ["general": 3, "complaints": 7, "投诉": 10], capacity: [.voice: 1, .email: 0], sip: "sip:1002@pbx.example"),
         ])
         XCTAssertEqual(c.apiKeys, [APIKeyConfig(id: "bot", keySHA256: Self.hashC)])
         XCTAssertEqual(c.visitorTokenSecret, "0123456789abcdef-secret")
@@ -190,13 +190,12 @@ final class ConfigurationLoaderTests: XCTestCase {
         let yaml = """
             agents:
               - { id: a1, token_sha256: "\(Self.hashA)", capacity: { voice: 1 } }
-              - { id: a2, token_sha256: "\(Self.hashB)", capacity: { voice: 1 }, phone: "138 0000 0001", sip: "sip:1@pbx" }
+              - { id: a2, token_sha256: "\(Self.hashB)", capacity: { voice: 1 }, phone: "138 0000 0001", sip: "sip:1@pbx" }   # both: fine
               - { id: a3, token_sha256: "\(Self.hashC)", capacity: { voice: 1 }, sip: "sip:1<x>@pbx" }
               - { id: a4, token_sha256: "\(String(repeating: "d", count: 64))", capacity: { voice: 1 }, phone: "call me", voice_exclusive: maybe }
             """
         XCTAssertEqual(loadError(yaml).issues, [
             .init(path: "agents[0].capacity.voice", reason: "an agent who takes calls needs phone (E.164) or sip, where an accepted call is bridged"),
-            .init(path: "agents[1].sip", reason: "give phone or sip, not both (where an accepted call rings)"),
             .init(path: "agents[2].sip", reason: "'sip:1<x>@pbx' is not a SIP URI (sip:1001@pbx.example)"),
             .init(path: "agents[3].phone", reason: "'call me' is not a phone number (E.164, e.g. +8613800000001)"),
             .init(path: "agents[3].voice_exclusive", reason: "must be one of true|false, found 'maybe'"),
@@ -205,7 +204,13 @@ final class ConfigurationLoaderTests: XCTestCase {
             agents:
               - { id: a1, token_sha256: "\(Self.hashA)", capacity: { voice: 1, webchat: 2 }, phone: "13800000001", voice_exclusive: false }
             """, environment: [:])
-        XCTAssertEqual(ok.agents[0].voiceEndpoint, "+8613800000001")
+        XCTAssertEqual(ok.agents[0].phone, "+8613800000001")
+        XCTAssertEqual(ok.agents[0].voiceEndpoint(preferSIP: true), "+8613800000001", "the phone when there is no SIP address")
+        let both = AgentConfig(id: "a", name: "a", tokenSHA256: "", skills: [:], capacity: [.voice: 1], phone: "+8613800000001", sip: "sip:1001@pbx")
+        XCTAssertEqual(both.voiceEndpoint(preferSIP: true), "sip:1001@pbx")
+        XCTAssertEqual(both.voiceEndpoint(preferSIP: false), "+8613800000001")
+        XCTAssertEqual(AgentConfig.voiceEndpoint(from: both.voiceEndpoints ?? "", preferSIP: true), "sip:1001@pbx")
+        XCTAssertEqual(AgentConfig.voiceEndpoint(from: both.voiceEndpoints ?? "", preferSIP: false), "+8613800000001")
         XCTAssertFalse(ok.agents[0].voiceExclusive)
     }
 

@@ -146,9 +146,9 @@ final class RouterCallTests: RouterTestCase {
 
     func testOnACallAnAgentGetsNoChatUnlessConfiguredNotExclusive() throws {
         var exclusive = agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1, .webchat: 2])
-        exclusive.voiceEndpoint = "+8613900000001"
+        exclusive.phone = "+8613900000001"
         var shared = agentConfig("a2", skills: ["sales": 1], capacity: [.voice: 1, .webchat: 2])
-        shared.voiceEndpoint = "sip:1002@pbx.example"
+        shared.sip = "sip:1002@pbx.example"
         shared.voiceExclusive = false
         try sync([exclusive, shared])
         try online("a1", at: 1)
@@ -229,6 +229,27 @@ final class RouterCallTests: RouterTestCase {
         XCTAssertEqual(hget(convKey(conv), "disposition"), "已告知办理流程")
         XCTAssertEqual(errorCode { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached, note: nil,
                                                          now: T0 + 61_000, completion: $0) }, "conflict")
+    }
+
+    func testAnAgentWhoDoesNotAnswerTheBridgeLosesTheCallToTheNextAgent() throws {
+        var a1 = agentConfig("a1", skills: ["sales": 1], capacity: [.voice: 1])
+        a1.phone = "+8613900000001"
+        var a2 = agentConfig("a2", skills: ["sales": 1], capacity: [.voice: 1])
+        a2.phone = "+8613900000002"
+        try sync([a1, a2])
+        try online("a1", at: 1)
+        try report(.incoming(skill: nil), at: 0)
+        let conv = try conversationId()
+        XCTAssertEqual(offeredTo(conv), "a1")
+        try accept("a1", conv, at: 2_000)
+        try online("a2", at: 3_000)
+        let (missed, outcome) = try report(.bridgeFailed, id: "dial:CAd1", at: 25)
+        XCTAssertEqual(missed.effects, [.requeue])
+        guard case .committed(conv, .offered, _)? = outcome else { return XCTFail("\(String(describing: outcome))") }
+        XCTAssertEqual(offeredTo(conv), "a2", "declined by a1, so a2 first")
+        XCTAssertEqual(load("a1", .voice), 0)
+        XCTAssertEqual(counter("calls:agent_missed:hotline"), 1)
+        XCTAssertTrue(thread(conv).contains { $0.contains("agent-missed") })
     }
 
     func testAStaleVersionIsAConflictAndWritesNothing() throws {

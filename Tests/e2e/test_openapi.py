@@ -53,7 +53,7 @@ CHANNELS = [
 WEBHOOK_CHANNEL = {"twilioInbound": "sms-main", "twilioStatus": "sms-main", "aliyunSmsUp": "sms-ali",
                    "tencentSmsReply": "sms-tc", "genericInbound": "sms-gw", "genericStatus": "sms-gw",
                    "wechatUrlCheck": "wx-main", "wechatCallback": "wx-main", "voiceEvents": "pbx"} | {
-    op: "call-main" for op in ("twilioVoiceGather", "twilioVoiceWait", "twilioVoiceQueue", "twilioVoiceRecording",
+    op: "call-main" for op in ("twilioVoiceGather", "twilioVoiceWait", "twilioVoiceQueue", "twilioVoiceDial", "twilioVoiceRecording",
                                "twilioVoiceTranscription")}
 
 # Checks switched off for one operation, each with its reason (remove an entry once its reason is gone).

@@ -167,6 +167,26 @@ async def test_a_lost_update_is_recovered_by_the_next_wait_request(start_broker,
     assert len(sink.requests) == 1
 
 
+async def test_an_agent_who_does_not_pick_up_loses_the_call_to_the_next_agent(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=True)
+    call = Twilio(broker, call_sid(10))
+    twiml(await post(call.post, "", CallStatus="ringing"))
+    conv = await vic.accept_offer()
+    update = (await post(sink.wait_for, 1))[0]
+    dial = ET.fromstring(update.form["Twiml"][0]).find("Dial")
+    assert dial.get("action") == call.base + "/dial"
+    wu = await Agent.connect(broker, "wu", "tok-wu-0010", available=True)
+    # Vic's phone rang 20 s unanswered: Twilio asks the Dial's action what next.
+    back = twiml(await post(call.post, "/dial", DialCallStatus="no-answer", DialCallSid="CB" + "0" * 32))
+    assert [e.tag for e in back] == ["Enqueue"] and back[0].text == call.sid, [e.tag for e in back]
+    taken = await wu.accept_offer(conv["id"])
+    assert taken["assignee"] == "wu"
+    gone = await vic.expect("conversation.updated", lambda e: e["conversation"]["id"] == conv["id"])
+    assert gone["conversation"].get("assignee") != "vic"
+    assert broker.metric("switchboard_calls_total", 'channel="hotline",event="agent_missed"') == 1
+
+
 async def test_a_caller_gone_before_the_bridge_tells_the_agent_plainly(start_broker, redis, sink):
     broker = start_broker(redis, overrides=voice_overrides(sink))
     sink.fail_with = 404   # Twilio: no such call in progress (the caller hung up as the agent accepted)

@@ -42,6 +42,12 @@ public enum CallStep: Sendable, Equatable {
     case waiting
     /// The call is in progress with someone (answered or bridged).
     case answered
+    /// The bridge to the agent's phone ended without the agent answering it (Twilio `<Dial action>`
+    /// with `DialCallStatus` busy, no-answer, failed or canceled; a PBX's `call.bridge_failed`): the
+    /// caller is still on the line and goes back to the queue, first in line.
+    case bridgeFailed
+    /// The bridge ended after the agent answered (`DialCallStatus=completed`): the call is over.
+    case bridgeCompleted
     /// The agent's leg of the bridge ended after `durationSeconds` on the line (Twilio: the
     /// `<Number>`/`<Sip>` status callback's `CallDuration`): the talk time.
     case agentLegEnded(durationSeconds: Int?)

@@ -30,6 +30,9 @@ public enum CallEffect: Sendable, Equatable {
     /// Take the conversation out of the queue (rescinding an offer) without counting an abandon:
     /// the caller was sent to voicemail.
     case divertToVoicemail
+    /// The agent who accepted did not answer their phone: the conversation leaves them (declined,
+    /// so it goes to someone else first) and is queued again at the front.
+    case requeue
     /// The caller hung up before an agent took the call (DESIGN §7 "Abandon"); `short` under the
     /// short-abandon threshold.
     case abandon(queueSeconds: Int, short: Bool)

@@ -86,6 +86,19 @@ public enum CallLifecycle {
             record.bridgedAt = facts.now
             instruction = .acknowledge
 
+        case .bridgeFailed:
+            guard record.phase == .queued || record.phase == .offered, facts.conversationStatus == .assigned else {
+                return unchanged(record, stored, facts)
+            }
+            record.phase = .queued
+            record.bridgeMisses = (record.bridgeMisses ?? 0) + 1
+            effects.append(.requeue)
+            // Back on hold; the position is the requeued one (the server fills it in).
+            instruction = .queue(position: nil, waitedSeconds: waitedSeconds(record, until: facts.now))
+
+        case .bridgeCompleted:
+            instruction = record.phase == .ended ? .hangup(reason: "the call has ended") : .hangup(reason: "the agent's call ended")
+
         case .agentLegEnded(let duration):
             guard record.phase == .bridged, let duration else { return unchanged(record, stored, facts) }
             record.talkSeconds = duration
@@ -196,6 +209,8 @@ public struct CallRecord: Sendable, Equatable, Codable {
     public var menuAttempts = 0
     /// The agent leg's duration, when its end was reported before the call's.
     public var talkSeconds: Int?
+    /// Times an accepting agent did not answer the bridge (the call went back to the queue).
+    public var bridgeMisses: Int?
     public var wentToVoicemail = false
     public var hasVoicemail = false
     /// Reports already applied (`CallEvent.reportId`).
@@ -252,10 +267,13 @@ public struct CallPolicy: Sendable, Equatable {
     /// many tries it gets (`callback_retry_after`, `callback_attempts`). Kept on the task.
     public var callbackRetryAfterSeconds: Int
     public var callbackAttempts: Int
+    /// The platform reaches agents by SIP first (a PBX); Twilio dials their phone first.
+    public var prefersSIP: Bool
 
     public init(defaultSkill: String, hasMenu: Bool = false, menuAttempts: Int = 2, voicemailAfterSeconds: Int? = 120,
                 voicemailWhenNoAgents: Bool = true, shortAbandonSeconds: Int = 5, offerTimeoutSeconds: Int? = nil,
-                callbackRetryAfterSeconds: Int = 1800, callbackAttempts: Int = 3) {
+                callbackRetryAfterSeconds: Int = 1800, callbackAttempts: Int = 3, prefersSIP: Bool = false) {
+        self.prefersSIP = prefersSIP
         self.offerTimeoutSeconds = offerTimeoutSeconds
         self.callbackRetryAfterSeconds = callbackRetryAfterSeconds
         self.callbackAttempts = callbackAttempts

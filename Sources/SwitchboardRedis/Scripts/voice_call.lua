@@ -14,6 +14,7 @@
 --                                a new conversation per call (never the contact's open one)
 --   enqueue {skill}              queue it (the IVR's choice)
 --   divert {}                    out of the queue (an offer rescinded, reason voicemail): status bot
+--   requeue {body}               the accepting agent never answered the bridge: back to the queue's front
 --   abandon {wait, short}        abandon.lua, with the wait and the short-abandon flag kept
 --   close_unqueued {reason, body} closed, never offered (hang-up in the menu or at the voicemail prompt)
 --   wrapup {talk, connected, body} close.lua for the assignee, with the talk time kept
@@ -111,6 +112,21 @@ for _, e in ipairs(effects) do
       redis.call('HSET', K.conv(conv), 'status', 'bot', 'voicemail', '1')
       stat('voicemail_diverted')
       if freed then R.drain(freed) end
+    end
+  elseif t == 'requeue' then
+    -- The agent who accepted did not answer the bridge: the call leaves them (declined, so someone
+    -- else is offered it first), and waits again at the front of its queue.
+    local c = Conv.load(conv)
+    if c.status == 'assigned' and c.assignee then
+      local aid = c.assignee
+      append(conv, e.body)
+      R.unassign(conv, aid, c.kind)
+      R.decline(conv, aid)
+      R.queue(conv, c.skill, R.rank(c, true), c)
+      R.emit_updated(aid, conv, c)
+      stat('calls:agent_missed:' .. channel)
+      R.redispatch(conv)
+      R.drain(aid)
     end
   elseif t == 'abandon' then
     if sub(script_abandon, conv) == 1 then

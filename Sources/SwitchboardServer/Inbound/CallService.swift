@@ -17,8 +17,8 @@ final class CallService {
     private let metrics: BrokerMetrics
     private let clock: () -> Int64
     private let logger: Logger
-    /// agent id → where an accepted call rings (`agents[].phone` or `sip`).
-    private let endpoints: [String: String]
+    /// agent id → the agent, for where an accepted call rings (`agents[].phone`, `sip`).
+    private let agents: [String: AgentConfig]
 
     /// A report that keeps losing the race this many times is answered with 503 (the platform
     /// retries it). Two concurrent reports of one call is the most seen; five is generous.
@@ -29,9 +29,7 @@ final class CallService {
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
-        var endpoints: [String: String] = [:]
-        for agent in agents { if let endpoint = agent.voiceEndpoint { endpoints[agent.id] = endpoint } }
-        self.endpoints = endpoints
+        self.agents = Dictionary(agents.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func apply(_ event: CallEvent, policy: CallPolicy, channel: ChannelConfig,
@@ -56,7 +54,7 @@ final class CallService {
                 return completion(.success(.ignored("no call \(event.callId)")))
             }
             let facts = CallFacts(now: now, conversationStatus: state.status, queuePosition: state.position,
-                                  agentsLoggedIn: state.agentsLoggedIn, agentEndpoint: state.assignee.flatMap { self.endpoints[$0] })
+                                  agentsLoggedIn: state.agentsLoggedIn, agentEndpoint: state.assignee.flatMap { self.agents[$0]?.voiceEndpoint(preferSIP: policy.prefersSIP) })
             let transition = CallLifecycle.apply(event, to: state.record, facts: facts, policy: policy)
             guard transition.changed else {
                 return completion(.success(.call(conversationId: state.conversationId, instruction: transition.instruction)))
