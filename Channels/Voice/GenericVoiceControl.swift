@@ -24,7 +24,7 @@ struct GenericVoiceControl: Sendable {
     static func interpret(_ response: TransportResponse) -> DeliveryOutcome {
         switch response.status {
         case 200..<300: return .sent(providerId: nil)
-        case 404, 410: return .failed(reason: "HTTP \(response.status): the PBX has no such call", agentHint: TwilioCallsAPI.callGoneHint)
+        case 404, 410: return .gone(reason: "HTTP \(response.status): the PBX has no such call", agentHint: TwilioCallsAPI.callGoneHint)
         case 429: return .retry(reason: "HTTP 429 from the PBX")
         case 0, 500..<600: return .sent(providerId: nil)   // unknown whether it acted: the next call.waiting recovers
         default: return .failed(reason: "HTTP \(response.status) from the PBX's control_url",

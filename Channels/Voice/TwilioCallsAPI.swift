@@ -51,7 +51,7 @@ struct TwilioCallsAPI: Sendable, Equatable {
         let code = failure?.code?.text
         let reason = "HTTP \(status)" + (code.map { ": Twilio error \($0)" } ?? "") + (failure?.message.map { " \($0.prefix(200))" } ?? "")
         if status == 404 || code.map(callGoneCodes.contains) == true {
-            return .failed(reason: reason, agentHint: callGoneHint)
+            return .gone(reason: reason, agentHint: callGoneHint)
         }
         if status == 429 { return .retry(reason: reason) }
         if (500..<600).contains(status) { return .sent(providerId: nil) }

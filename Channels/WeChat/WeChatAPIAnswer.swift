@@ -34,7 +34,7 @@ enum WeChatAPIAnswer {
         switch outcome(response, platform: platform) {
         case .sent, .next: return nil
         case .refreshCredentials(let reason): return (reason, true)
-        case .retry(let reason, _), .failed(let reason, _): return (reason, false)
+        case .retry(let reason, _), .failed(let reason, _), .gone(let reason, _): return (reason, false)
         }
     }
 }

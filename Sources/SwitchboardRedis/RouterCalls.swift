@@ -90,6 +90,12 @@ extension Router {
         }
     }
 
+    /// A call's bridge found the caller gone: the accepted call becomes an abandon (`voice_gone`).
+    /// Succeeds with whether it changed anything.
+    public func callGone(conversationId: String, channelId: String, now: Int64, completion: @escaping (Result<Bool, StoreError>) -> Void) {
+        run("voice_gone", now: now, [conversationId, channelId]) { completion($0.flatMap(Self.flag)) }
+    }
+
     /// `callback.outcome` by the task's assignee (`voice_callback`). Answers the conversation JSON.
     public func callbackOutcome(agentId: String, conversationId: String, outcome: CallbackOutcome, note: String?, now: Int64,
                                 completion: @escaping (Result<String, StoreError>) -> Void) {

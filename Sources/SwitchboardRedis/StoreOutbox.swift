@@ -64,6 +64,7 @@ extension Store {
             if let after, after > 0 { wait = max(wait, Int64(after * 1000)) }
         case .refreshCredentials(let reason): (kind, error) = ("retry", reason)
         case .failed(let reason, let agentHint): (kind, error, hint) = ("failed", reason, agentHint ?? "")
+        case .gone(let reason, let agentHint): (kind, error, hint) = ("gone", reason, agentHint ?? "")
         }
         let args = [entry.id, kind, providerId, error, String(maxAttempts), String(wait), hint]
         run("outbox_complete", now: now, args: args, completion: completion) { reply in

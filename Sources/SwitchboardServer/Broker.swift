@@ -128,6 +128,13 @@ public final class Broker {
         let credentials = CredentialCache(store: store, http: client, nodeId: nodeId, schedule: retryTimer.schedule)
         outbox = OutboxWorker(store: store, http: client, credentials: credentials, adapters: adapters, settings: configuration.outbox,
                               nodeId: nodeId, metrics: metrics, logger: logger, readiness: readiness, clock: clock)
+        // A call's bridge that found the caller gone: the accepted call becomes an abandon.
+        outbox.onGone = { [router, logger, clock] entry in
+            guard !entry.callId.isEmpty else { return }
+            router?.callGone(conversationId: entry.conversationId, channelId: entry.channelId, now: clock()) { result in
+                if case .failure(let e) = result { logger.error("ending a call whose caller was gone failed: \(e.message)") }
+            }
+        }
         replies = ReplySender(store: store, clock: clock, kickOutbox: { [weak self] in self?.outbox.kick() })
         ingestPipeline = IngestPipeline(store: store, router: router, metrics: metrics,
                                         calls: CallService(router: router, metrics: metrics, agents: configuration.agents, logger: logger, clock: clock),

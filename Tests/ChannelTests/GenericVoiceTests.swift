@@ -88,9 +88,9 @@ final class GenericVoiceTests: XCTestCase {
 
         XCTAssertEqual(TwilioCallsAPI.interpret(TransportResponse(status: 200, body: Array(#"{"sid":"CA1"}"#.utf8))), .sent(providerId: "CA1"))
         let gone = TwilioCallsAPI.interpret(TransportResponse(status: 400, body: Array(#"{"code":21220,"message":"Call is not in-progress. Cannot redirect."}"#.utf8)))
-        guard case .failed(_, let hint) = gone else { return XCTFail("\(gone)") }
+        guard case .gone(_, let hint) = gone else { return XCTFail("\(gone)") }
         XCTAssertEqual(hint, TwilioCallsAPI.callGoneHint)
-        guard case .failed(_, TwilioCallsAPI.callGoneHint) = TwilioCallsAPI.interpret(TransportResponse(status: 404, body: [])) else { return XCTFail() }
+        guard case .gone(_, TwilioCallsAPI.callGoneHint) = TwilioCallsAPI.interpret(TransportResponse(status: 404, body: [])) else { return XCTFail() }
         guard case .retry = TwilioCallsAPI.interpret(TransportResponse(status: 429, body: [])) else { return XCTFail("429 did nothing") }
         // Unknown whether Twilio acted: never resent (a second <Dial> rings the agent again or cuts
         // the bridge); the caller's next wait request recovers a lost update.

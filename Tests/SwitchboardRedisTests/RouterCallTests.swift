@@ -252,6 +252,21 @@ final class RouterCallTests: RouterTestCase {
         XCTAssertTrue(thread(conv).contains { $0.contains("agent-missed") })
     }
 
+    func testACallerGoneBeforeTheBridgeMakesTheAcceptedCallAnAbandon() throws {
+        try voiceAgent()
+        try report(.incoming(skill: nil), at: 0)
+        let conv = try conversationId()
+        try accept("a1", conv, at: 4_000)
+        XCTAssertEqual(try must { router.callGone(conversationId: conv, channelId: "hotline", now: T0 + 5_000, completion: $0) }, true)
+        XCTAssertEqual(status(conv), "abandoned")
+        XCTAssertEqual(load("a1", .voice), 0, "the agent is free for the next call")
+        XCTAssertEqual(counter("calls:abandoned:hotline"), 1)
+        // Twilio's status callback follows: nothing counted twice.
+        try report(.ended(.completed, durationSeconds: 6, queueSeconds: nil), id: "call:3", at: 6)
+        XCTAssertEqual(counter("abandoned"), 1)
+        XCTAssertEqual(try must { router.callGone(conversationId: conv, channelId: "hotline", now: T0 + 7_000, completion: $0) }, false)
+    }
+
     func testAStaleVersionIsAConflictAndWritesNothing() throws {
         try voiceAgent()
         try report(.incoming(skill: nil), at: 0)

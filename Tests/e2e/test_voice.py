@@ -196,10 +196,11 @@ async def test_a_caller_gone_before_the_bridge_tells_the_agent_plainly(start_bro
     conv = await vic.accept_offer()
     failed = await vic.expect("delivery", lambda e: e["conversationId"] == conv["id"] and e["status"] == "failed")
     assert failed["hint"] == "来电者已挂机，通话未能接通。", failed
+    # The offer became an abandon: the agent is free, the call counted as abandoned.
+    gone = await vic.expect("conversation.updated", lambda e: e["conversation"]["status"] == "abandoned")
+    assert gone["conversation"]["call"]["connected"] is False
     assert tags(await post(call.status, "completed", CallDuration="20")) == []
-    closed = await vic.expect("conversation.updated", lambda e: e["conversation"]["status"] in ("wrapup", "closed"))
-    assert closed["conversation"]["call"]["connected"] is False
-    assert closed["conversation"]["call"]["talkSeconds"] == 0
+    assert broker.metric("switchboard_calls_total", 'channel="hotline",event="abandoned"') == 1
 
 
 async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_and_under_five_seconds_a_short_one(start_broker, redis, sink):

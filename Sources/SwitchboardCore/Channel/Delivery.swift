@@ -65,6 +65,10 @@ public enum DeliveryOutcome: Sendable, Equatable {
     /// stream. `agentHint` is shown to the agent with the failed delivery, in Chinese, and says
     /// what to do instead ("超出48小时客服消息窗口，可改用短信联系").
     case failed(reason: String, agentHint: String? = nil)
+    /// Failed because what it was for no longer exists: a call the caller hung up before the
+    /// bridge (Twilio 404/21220). Dead-lettered as `failed`, and the conversation it served ends as
+    /// the contact's doing (a call accepted but never connected is an abandon, DESIGN §7).
+    case gone(reason: String, agentHint: String? = nil)
     /// This step worked and the delivery continues with another request in the same attempt
     /// (an image upload before the send, the next piece of a long text). `providerId` keeps the
     /// id of the piece sent so far, if any.

@@ -151,6 +151,25 @@ function R.unqueue(id, c, reason)
   return freed
 end
 
+-- A call the agent accepted whose caller hung up before the bridge came up (issue 10: "the offer
+-- becomes an abandon"): no longer the agent's (capacity back, the agent drains), abandoned, counted.
+-- Only while still assigned: a call that is already over (a status callback came first) stays as it is.
+function R.abandon_accepted(id, channel)
+  local c = Conv.load(id)
+  if c.status ~= 'assigned' or not c.assignee then return false end
+  local aid = c.assignee
+  R.release_load(aid, c.kind)
+  redis.call('SREM', K.agent_convs(aid), id)
+  Conv.set(id, c, 'status', 'abandoned', 'closedAt', now_s(), 'callConnected', '0')
+  R.drop_open(id, c)
+  stat('abandoned')
+  stat('calls:abandoned:' .. channel)
+  R.emit_updated(aid, id, c)
+  expire_conversation(id)
+  R.drain(aid)
+  return true
+end
+
 -- Takes an assigned conversation away from its agent (grace ended, transfer, agent removed):
 -- capacity returned, no longer the agent's. The conversation's status is the caller's to set.
 function R.unassign(id, aid, kind)

@@ -11,14 +11,16 @@
 --             until now + backoff; outbox_promote puts them back. Otherwise as failed.
 --   failed -> XADD K.deadletter() (fields + error), XACK + XDEL, status `failed` + error,
 --             delivery event {status:"failed", error}.
+--   gone   -> as failed (what it was for no longer exists: the caller of a call's bridge hung up);
+--             the delivery worker then ends the conversation (voice_gone).
 -- Returns (RESP array): { result: sent|retry|failed|missing, message status after, retry at ms (0) }
 -- `missing`: the entry is no longer in the stream (completed already, e.g. by a node that claimed it),
 -- so nothing changed: completing twice is harmless.
 
 local id, outcome, provider_id, err = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local max_attempts, backoff, hint = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] or ''
-if outcome ~= 'sent' and outcome ~= 'retry' and outcome ~= 'failed' then
-  fail('bad_request', 'outcome must be sent, retry or failed')
+if outcome ~= 'sent' and outcome ~= 'retry' and outcome ~= 'failed' and outcome ~= 'gone' then
+  fail('bad_request', 'outcome must be sent, retry, failed or gone')
 end
 if max_attempts == nil or max_attempts < 1 then fail('bad_request', 'max attempts must be positive') end
 if backoff == nil or backoff < 0 then fail('bad_request', 'backoff must not be negative') end

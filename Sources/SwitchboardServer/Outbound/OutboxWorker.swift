@@ -194,18 +194,22 @@ final class OutboxWorker {
                 self.credentials.replace(refused, for: source) { [weak self] result in self?.withCredential(current, result) }
             case .sent(let id):
                 self.complete(attempt.entry, .sent(providerId: id ?? current.providerId))
-            case .retry, .failed:
+            case .retry, .failed, .gone:
                 self.complete(attempt.entry, outcome)
             }
         }
     }
+
+    /// What a `gone` delivery was for is over (a call's caller hung up before the bridge): the
+    /// broker ends it (Router.callGone), after the delivery itself is recorded.
+    var onGone: ((OutboxEntry) -> Void)?
 
     private func complete(_ entry: OutboxEntry, _ outcome: DeliveryOutcome) {
         inFlight -= 1
         switch outcome {
         case .sent, .next: metrics.delivery(outcome: "sent")
         case .retry, .refreshCredentials: metrics.delivery(outcome: entry.attempt >= settings.maxAttempts ? "dead" : "retry")
-        case .failed: metrics.delivery(outcome: "failed")
+        case .failed, .gone: metrics.delivery(outcome: "failed")
         }
         if case .sent = outcome {} else {
             logger.warning("delivery did not succeed", metadata: [
@@ -214,9 +218,12 @@ final class OutboxWorker {
             ])
         }
         store.completeDelivery(entry: entry, outcome: outcome, settings: settings, now: clock()) { [weak self] r in
-            if case .failure(let e) = r {
+            switch r {
+            case .failure(let e):
                 // The entry stays pending in the group; XAUTOCLAIM retries it after claim_min_idle.
                 self?.logger.error("recording a delivery outcome failed: \(e.message)")
+            case .success(let done):
+                if case .gone = outcome, done.result != .missing { self?.onGone?(entry) }
             }
         }
         kick()
