@@ -19,6 +19,8 @@ public enum AgentCommand: Sendable, Equatable {
     case close(conversationId: String, category: CloseCategory?, disposition: String?)
     /// The outcome of a call-back task (a voicemail's), with the agent's note.
     case callbackOutcome(conversationId: String, outcome: CallbackOutcome, note: String?)
+    /// The same contact's other conversations on every channel (a caller's history on the call card).
+    case contactHistory(conversationId: String)
     /// Messages older than the message id `before` (newest first), `limit` of them.
     case history(conversationId: String, before: String?, limit: Int)
     case ping
@@ -52,6 +54,7 @@ public enum AgentCommand: Sendable, Equatable {
         case .transfer: return "conversation.transfer"
         case .close: return "conversation.close"
         case .callbackOutcome: return "callback.outcome"
+        case .contactHistory: return "contact.history"
         case .history: return "history"
         case .ping: return "ping"
         }
@@ -97,6 +100,8 @@ public enum AgentCommand: Sendable, Equatable {
             return .close(conversationId: try f.string("conversationId", maxLength: maxIdLength),
                           category: try f.choice("category", as: CloseCategory.self),
                           disposition: try f.optionalString("disposition", maxLength: maxNoteLength))
+        case "contact.history":
+            return .contactHistory(conversationId: try f.string("conversationId", maxLength: maxIdLength))
         case "callback.outcome":
             guard let outcome = try f.choice("outcome", as: CallbackOutcome.self) else { throw f.badRequest("missing field 'outcome'") }
             return .callbackOutcome(conversationId: try f.string("conversationId", maxLength: maxIdLength), outcome: outcome,

@@ -17,7 +17,7 @@ public enum RedisKey: String, CaseIterable, Sendable {
     // A conversation's keys, tagged with its id.
     case conv, log, declined, msgStatus, clients
     // Contacts and the message flow.
-    case contact, ident, open, closed, dedup, pmid, events, outbox, outboxDelayed, deadletter
+    case contact, contactConvs, ident, open, closed, dedup, pmid, events, outbox, outboxDelayed, deadletter
     // Nodes.
     case node, nodes
     // Channel state the Store writes directly (DESIGN §10.1, §14).
@@ -74,6 +74,8 @@ public enum RedisKey: String, CaseIterable, Sendable {
         case .clients: Definition(pattern: "conv:{<conv>}:clients", type: "hash", owner: "send",
                                   holds: "clientId → message id (idempotent sends)")
         case .contact: Definition(pattern: "contact:<id>", type: "hash", owner: "ingest", holds: "the contact")
+        case .contactConvs: Definition(pattern: "contact:<contact>:convs", type: "zset", owner: "ingest, voice_call",
+                                       holds: "the contact's conversations on every channel, by creation (contact_history)")
         case .ident: Definition(pattern: "ident:<kind>:<addr>", type: "string", owner: "ingest", holds: "identity → contact id")
         case .open: Definition(pattern: "contact:<contact>:open:<channel>", type: "string", owner: "ingest, close",
                                holds: "the contact's open conversation on a channel")

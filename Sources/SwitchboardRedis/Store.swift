@@ -130,6 +130,12 @@ public final class Store {
         run("history", now: 0, args: [conversationId, before ?? "", String(limit)], completion: completion) { $0.strings }
     }
 
+    /// The same contact's other conversations on every channel, newest first, as wire JSON
+    /// (Scripts/contact_history.lua); `.notFound` if the conversation does not exist.
+    public func contactHistory(conversationId: String, limit: Int, completion: @escaping (Result<[String], StoreError>) -> Void) {
+        run("contact_history", now: 0, args: [conversationId, String(limit)], completion: completion) { $0.strings }
+    }
+
     /// The conversation's wire JSON (Scripts/conversation.lua); `.notFound` if there is none.
     public func conversation(id: String, completion: @escaping (Result<String, StoreError>) -> Void) {
         run("conversation", now: 0, args: [id], completion: completion) { $0.string }

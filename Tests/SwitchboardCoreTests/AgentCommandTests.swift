@@ -62,6 +62,8 @@ final class AgentCommandTests: XCTestCase {
                        .callbackOutcome(conversationId: "c1", outcome: .wrongNumber, note: "空号"))
         XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1","outcome":"maybe"}"#))
         XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1"}"#))
+        XCTAssertEqual(try parse(#"{"type":"contact.history","conversationId":"c1"}"#).command, .contactHistory(conversationId: "c1"))
+        XCTAssertThrowsError(try parse(#"{"type":"contact.history"}"#))
         XCTAssertEqual(try parse(#"{"type":"history","conversationId":"c1"}"#).command,
                        .history(conversationId: "c1", before: nil, limit: 50))
         XCTAssertEqual(try parse(#"{"type":"history","conversationId":"c1","before":"1700000000000-3","limit":200}"#).command,

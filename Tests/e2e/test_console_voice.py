@@ -67,6 +67,8 @@ async def test_a_call_rings_in_the_console_until_answered(start_broker, redis, s
     # On the call: a running call timer, the reply box takes notes (nothing typed can reach a caller).
     await wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, ".th-call-timer").text.startswith("0:0"), "the call timer runs")
     assert "通话中" in d.find_element(By.CSS_SELECTOR, ".th-call").text
+    await wait_for(d, lambda d: "来电者首次联系" in d.find_element(By.CSS_SELECTOR, ".th-history").text,
+                   "the caller's history shows (a first call)")
     assert not d.find_element(By.ID, "reply-send").is_displayed()
     notes = d.find_element(By.ID, "reply-text")
     assert "通话备注" in notes.get_attribute("placeholder")

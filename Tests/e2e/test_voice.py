@@ -352,3 +352,23 @@ async def test_voicemail_with_a_transcript_becomes_a_call_back_task_that_an_agen
     assert done["status"] in ("wrapup", "closed"), done
     assert conv_field(broker, conv["id"], "cbOutcome") == "reached"
     assert conv_field(broker, conv["id"], "disposition") == "已回电，已转办"
+
+
+async def test_the_call_card_shows_the_callers_earlier_calls(start_broker, redis, sink):
+    broker = start_broker(redis, overrides=voice_overrides(sink))
+    vic = await Agent.connect(broker, "vic", "tok-vic-0009", available=False)
+    await vic.set_presence("away")
+    first = Twilio(broker, call_sid(11))
+    twiml(await post(first.post, "", CallStatus="ringing"))
+    await post(first.post, "/queue", QueueResult="hangup", QueueTime="40")   # gave up waiting
+    await vic.set_presence("available")
+    second = Twilio(broker, call_sid(12))
+    twiml(await post(second.post, "", CallStatus="ringing"))
+    conv = await vic.accept_offer()
+    answer = await vic.ok({"type": "contact.history", "conversationId": conv["id"]})
+    earlier = answer["conversations"]
+    assert [c["call"]["id"] for c in earlier] == [first.sid], earlier
+    assert earlier[0]["status"] == "abandoned" and earlier[0]["call"]["abandonWait"] == 40
+    refused = await vic.request({"type": "contact.history", "conversationId": "c-none"})
+    assert refused["type"] == "error", refused
+

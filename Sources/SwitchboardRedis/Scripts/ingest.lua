@@ -87,6 +87,8 @@ else
   if reply_from ~= '' then fields[#fields + 1] = 'replyFrom'; fields[#fields + 1] = reply_from end
   redis.call('HSET', K.conv(conv), unpack(fields))
   redis.call('SET', okey, conv)
+  -- The contact's conversations on every channel (contact_history).
+  redis.call('ZADD', K.contact_convs(contact), now_s(), conv)
 end
 
 -- Append: an inbound message has arrived, so it is `delivered` from the broker's point of view.

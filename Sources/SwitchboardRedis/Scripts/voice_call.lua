@@ -92,6 +92,7 @@ for _, e in ipairs(effects) do
       if offer_ms ~= '' then fields[#fields + 1] = 'offerMs'; fields[#fields + 1] = offer_ms end
       redis.call('HSET', K.conv(conv), unpack(fields))
       redis.call('HSET', key, 'conv', conv)
+      redis.call('ZADD', K.contact_convs(contact), now_s(), conv)
       append(conv, e.body)
       stat('inbound:' .. channel)
       if e.enqueue then

@@ -153,7 +153,17 @@ final class AgentSession: WebSocketSession {
                 self?.answer(ref, r.map { _ in [:] })
             }
         case .history(let conversationId, let before, let limit):
-            history(conversationId: conversationId, before: before, limit: limit, ref: ref)
+            whenReadable(conversationId, ref: ref) { [weak self] in
+                self?.broker.store.history(conversationId: conversationId, before: before, limit: limit) { [weak self] r in
+                    self?.answer(ref, r.map { ["conversationId": .string(conversationId), "messages": .raw(JSONText.array($0))] })
+                }
+            }
+        case .contactHistory(let conversationId):
+            whenReadable(conversationId, ref: ref) { [weak self] in
+                self?.broker.store.contactHistory(conversationId: conversationId, limit: 10) { [weak self] r in
+                    self?.answer(ref, r.map { ["conversationId": .string(conversationId), "conversations": .raw(JSONText.array($0))] })
+                }
+            }
         }
     }
 
@@ -164,9 +174,10 @@ final class AgentSession: WebSocketSession {
         }
     }
 
-    /// History is readable by the assignee, by a console the conversation is offered to, and by
-    /// supervisors and admins (DESIGN §11).
-    private func history(conversationId: String, before: String?, limit: Int, ref: WireRef?) {
+    /// A conversation's history (and its contact's other conversations) is readable by the
+    /// assignee, by a console the conversation is offered to, and by supervisors and admins
+    /// (DESIGN §11); `body` runs only then.
+    private func whenReadable(_ conversationId: String, ref: WireRef?, _ body: @escaping () -> Void) {
         guard let agent else { return }
         broker.store.conversation(id: conversationId) { [weak self] result in
             guard let self else { return }
@@ -180,9 +191,7 @@ final class AgentSession: WebSocketSession {
                     self.answer(ref, .failure(.forbidden("conversation \(conversationId) is not assigned to you")))
                     return
                 }
-                self.broker.store.history(conversationId: conversationId, before: before, limit: limit) { [weak self] r in
-                    self?.answer(ref, r.map { ["conversationId": .string(conversationId), "messages": .raw(JSONText.array($0))] })
-                }
+                body()
             }
         }
     }

@@ -218,7 +218,7 @@ window.SB = window.SB || {};
         conv.subject ? h('span', { class: 'th-subject' }, ' · ' + conv.subject) : null));
     const ended = !!conv._ended;
     const acts = h('div', { class: 'th-actions' });
-    if (kind === 'voice') info.append(callLine(conv));
+    if (kind === 'voice') info.append(callLine(conv), historyLine(conv));
     if (!ended && kind === 'voice' && conv.call && conv.call.callback && conv.status === 'assigned') {
       // A voicemail's call-back: the agent calls from their own phone and records how it went.
       acts.append(h('a', { class: 'button primary', href: 'tel:' + (ct.address || '') }, SB.t('call.dial', { n: ct.address || '' })));
@@ -244,6 +244,30 @@ window.SB = window.SB || {};
 
   // The call's line in the header: the running call time while the agent has it, then the talk
   // time; for a call-back task, its tries so far.
+  // The caller's earlier conversations (every channel the contact used), asked once per call.
+  const callerHistory = new Map();   // conversation id → [conversation] | 'loading'
+  function historyLine(conv) {
+    const el = h('div', { class: 'th-history muted' });
+    const known = callerHistory.get(conv.id);
+    if (known === undefined) {
+      callerHistory.set(conv.id, 'loading');
+      SB.conn.request({ type: 'contact.history', conversationId: conv.id }).then((ack) => {
+        callerHistory.set(conv.id, Array.isArray(ack.conversations) ? ack.conversations : []);
+        if (st.activeId === conv.id) T.renderHeader();
+      }).catch(() => callerHistory.set(conv.id, []));
+      return el;
+    }
+    if (!Array.isArray(known)) return el;
+    if (!known.length) { el.append(SB.t('call.firstContact')); return el; }
+    el.append(SB.t('call.history', { n: known.length }) + ' ');
+    for (const c of known.slice(0, 5)) {
+      const when = c.createdAt ? new Date(c.createdAt).toLocaleDateString() : '';
+      const what = c.category ? SB.tOr('cat.' + c.category, c.category) : SB.tOr('status.' + c.status, c.status);
+      el.append(h('span', { class: 'hist-item', title: c.id }, [when, SB.t('channel.' + SB.kindOf(c)), what].filter(Boolean).join(' · ')));
+    }
+    return el;
+  }
+
   function callLine(conv) {
     const call = conv.call || {};
     const el = h('div', { class: 'th-call muted' });
