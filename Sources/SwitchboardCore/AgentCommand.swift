@@ -19,6 +19,8 @@ public enum AgentCommand: Sendable, Equatable {
     case close(conversationId: String, category: CloseCategory?, disposition: String?)
     /// The outcome of a call-back task (a voicemail's), with the agent's note.
     case callbackOutcome(conversationId: String, outcome: CallbackOutcome, note: String?)
+    /// An internal note in the conversation's thread, never sent to the contact (a call's notes).
+    case note(conversationId: String, text: String)
     /// The same contact's other conversations on every channel (a caller's history on the call card).
     case contactHistory(conversationId: String)
     /// Messages older than the message id `before` (newest first), `limit` of them.
@@ -55,6 +57,7 @@ public enum AgentCommand: Sendable, Equatable {
         case .close: return "conversation.close"
         case .callbackOutcome: return "callback.outcome"
         case .contactHistory: return "contact.history"
+        case .note: return "conversation.note"
         case .history: return "history"
         case .ping: return "ping"
         }
@@ -100,6 +103,9 @@ public enum AgentCommand: Sendable, Equatable {
             return .close(conversationId: try f.string("conversationId", maxLength: maxIdLength),
                           category: try f.choice("category", as: CloseCategory.self),
                           disposition: try f.optionalString("disposition", maxLength: maxNoteLength))
+        case "conversation.note":
+            return .note(conversationId: try f.string("conversationId", maxLength: maxIdLength),
+                         text: try f.messageText("text", maxLength: maxNoteLength))
         case "contact.history":
             return .contactHistory(conversationId: try f.string("conversationId", maxLength: maxIdLength))
         case "callback.outcome":

@@ -130,6 +130,13 @@ public final class Store {
         run("history", now: 0, args: [conversationId, before ?? "", String(limit)], completion: completion) { $0.strings }
     }
 
+    /// An agent's internal note in a conversation (Scripts/note.lua): stored in the thread, never
+    /// delivered to the contact. Answers the message JSON.
+    public func addNote(conversationId: String, agentId: String, agentName: String, text: String, now: Int64,
+                        completion: @escaping (Result<String, StoreError>) -> Void) {
+        run("note", now: now, args: [agentId, agentName, conversationId, text], completion: completion) { $0.string }
+    }
+
     /// The same contact's other conversations on every channel, newest first, as wire JSON
     /// (Scripts/contact_history.lua); `.notFound` if the conversation does not exist.
     public func contactHistory(conversationId: String, limit: Int, completion: @escaping (Result<[String], StoreError>) -> Void) {

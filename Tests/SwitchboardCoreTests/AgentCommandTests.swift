@@ -63,6 +63,9 @@ final class AgentCommandTests: XCTestCase {
         XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1","outcome":"maybe"}"#))
         XCTAssertThrowsError(try parse(#"{"type":"callback.outcome","conversationId":"c1"}"#))
         XCTAssertEqual(try parse(#"{"type":"contact.history","conversationId":"c1"}"#).command, .contactHistory(conversationId: "c1"))
+        XCTAssertEqual(try parse(#"{"type":"conversation.note","conversationId":"c1","text":"住幸福路"}"#).command,
+                       .note(conversationId: "c1", text: "住幸福路"))
+        XCTAssertThrowsError(try parse(#"{"type":"conversation.note","conversationId":"c1","text":"  "}"#), "a blank note")
         XCTAssertThrowsError(try parse(#"{"type":"contact.history"}"#))
         XCTAssertEqual(try parse(#"{"type":"history","conversationId":"c1"}"#).command,
                        .history(conversationId: "c1", before: nil, limit: 50))

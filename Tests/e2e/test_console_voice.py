@@ -69,9 +69,15 @@ async def test_a_call_rings_in_the_console_until_answered(start_broker, redis, s
     assert "通话中" in d.find_element(By.CSS_SELECTOR, ".th-call").text
     await wait_for(d, lambda d: "来电者首次联系" in d.find_element(By.CSS_SELECTOR, ".th-history").text,
                    "the caller's history shows (a first call)")
-    assert not d.find_element(By.ID, "reply-send").is_displayed()
+    save = d.find_element(By.ID, "reply-send")
+    assert save.text == "保存备注"
     notes = d.find_element(By.ID, "reply-text")
     assert "通话备注" in notes.get_attribute("placeholder")
+    notes.send_keys("来电人王先生，住幸福路 12 号。")
+    save.click()
+    await wait_for(d, lambda d: any("来电人王先生" in t and "内部备注" in t for t in texts_of(d, ".msg-note")),
+                   "the saved note shows in the thread as an internal note")
+    assert notes.get_attribute("value") == ""
     notes.send_keys("市民反映路灯损坏，已登记转办。")
     d.save_screenshot(str(SHOTS / "voice-accepted.png"))
 
@@ -79,7 +85,7 @@ async def test_a_call_rings_in_the_console_until_answered(start_broker, redis, s
     rings = sum(1 for t in d.execute_script("return window.__tones") if t["f"] == 440)
     await asyncio.sleep(3.5)
     assert sum(1 for t in d.execute_script("return window.__tones") if t["f"] == 440) == rings
-    assert not any("市民反映" in t for t in texts_of(d, ".msg")), "Enter in the notes sends nothing"
+    assert not any("市民反映" in t for t in texts_of(d, ".msg")), "an unsaved note stays in the box"
 
     # The caller hangs up: wrap-up with the talk time; the agent categorizes, the notes are kept.
     await post(call.agent_leg, "in-progress", 0)
@@ -94,4 +100,7 @@ async def test_a_call_rings_in_the_console_until_answered(start_broker, redis, s
     conv_id = d.execute_script("return SB.state.activeId")
     await wait_for(d, lambda d: broker.conversation(conv_id).get("category") == "投诉申告", "the category is recorded")
     assert broker.conversation(conv_id)["call"]["talkSeconds"] == 37
+    notes = [m for m in broker.messages(conv_id) if m.get("internal")]
+    assert [m["parts"][0]["text"] for m in notes] == ["来电人王先生，住幸福路 12 号。"], notes
+    assert [r.method for r in sink.requests] == ["POST"], "the note went nowhere: the one request is the bridge"
     d.save_screenshot(str(SHOTS / "voice-wrapup.png"))

@@ -158,6 +158,10 @@ final class AgentSession: WebSocketSession {
                     self?.answer(ref, r.map { ["conversationId": .string(conversationId), "messages": .raw(JSONText.array($0))] })
                 }
             }
+        case .note(let conversationId, let text):
+            broker.store.addNote(conversationId: conversationId, agentId: agent.id, agentName: agent.name, text: text, now: now) { [weak self] r in
+                self?.answer(ref, r.map { ["message": .raw($0)] })
+            }
         case .contactHistory(let conversationId):
             whenReadable(conversationId, ref: ref) { [weak self] in
                 self?.broker.store.contactHistory(conversationId: conversationId, limit: 10) { [weak self] r in

@@ -220,15 +220,25 @@ window.SB = window.SB || {};
   SB.renderMessage = function (msg, conv, onRetry) {
     const h = SB.h;
     const sys = msg.author === 'system';
-    const cls = 'msg ' + (sys ? 'msg-sys' : msg.direction === 'out' ? 'msg-out' : 'msg-in') + (msg.author === 'bot' ? ' msg-bot' : '');
+    const cls = 'msg ' + (sys ? 'msg-sys' : msg.direction === 'out' ? 'msg-out' : 'msg-in') + (msg.author === 'bot' ? ' msg-bot' : '')
+      + (msg.internal ? ' msg-note' : '');
     const row = h('div', { class: cls, dataset: { key: msg._key } });
     const bubble = h('div', { class: 'bubble' });
     const kind = SB.kindOf(conv);
     for (const p of msg.parts || []) { const el = SB.renderPart(p, kind); if (el) bubble.append(el); }
-    if (sys) { row.append(bubble); return row; }
+    if (sys) {
+      row.append(bubble);
+      // A system line that failed (a call's bridge: 来电者已挂机) says why, its hint first.
+      if (msg.direction === 'out' && SB.statusOf(msg) === 'failed') {
+        row.append(h('div', { class: 'fail', role: 'alert' }, msg._hint || SB.t('msg.failedWith', { e: msg._error || SB.t('err.other') })));
+      }
+      return row;
+    }
+    if (msg.internal) bubble.prepend(h('div', { class: 'note-label' }, SB.t('msg.internalNote')));
     const meta = h('div', { class: 'meta' }, h('span', { class: 'author' }, SB.authorLabel(msg, conv)),
       h('time', { datetime: msg.createdAt ? new Date(msg.createdAt).toISOString() : undefined }, SB.fmtTime(msg.createdAt)));
-    if (msg.direction === 'out') {
+    // An internal note is not delivered anywhere: no delivery ticks.
+    if (msg.direction === 'out' && !msg.internal) {
       const st = SB.statusOf(msg);
       meta.append(h('span', { class: 'tick tick-' + st, title: SB.t('msg.' + st) }, TICKS[st] || ''));
     }

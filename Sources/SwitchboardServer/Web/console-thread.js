@@ -287,6 +287,15 @@ window.SB = window.SB || {};
     }
   }, 1000);
 
+  // A call's notes become an internal note in its thread (conversation.note); the box empties
+  // once the server has it.
+  T.saveNote = function (convId, text) {
+    SB.conn.request({ type: 'conversation.note', conversationId: convId, text }).then(() => {
+      if (st.activeId === convId) { $('reply-text').value = ''; drafts.delete(convId); saveDrafts(); autoGrow(); }
+      SB.ui.toast(SB.t('reply.noteSaved'), 'info');
+    }).catch(SB.ui.error);
+  };
+
   T.callbackOutcome = function (convId, outcome) {
     const note = convId === st.activeId ? $('reply-text').value.trim() : '';
     const msg = { type: 'callback.outcome', conversationId: convId, outcome };
@@ -300,15 +309,16 @@ window.SB = window.SB || {};
     const conv = st.convs.get(st.activeId);
     const ended = !conv || !!conv._ended;
     // A call is spoken on the phone: nothing typed here could reach the caller, so the box holds
-    // the agent's notes on the call instead (kept as a draft; they become the close dialog's
-    // disposition, or a call-back outcome's note).
+    // the agent's notes on the call instead: saved as internal notes (the button, or Enter), and
+    // what is left unsaved becomes the close dialog's disposition or a call-back outcome's note.
     const voice = !!conv && SB.kindOf(conv) === 'voice';
     // A call's notes may still be written in its wrap-up, until it is categorized.
     const notesOpen = voice && conv && (conv.status === 'wrapup' || conv.status === 'closed') && !conv.category;
     $('reply-text').disabled = ended && !notesOpen;
     $('reply-text').placeholder = SB.t(voice ? 'reply.voiceNotes' : 'reply.placeholder');
-    $('reply-send').disabled = ended;
-    $('reply-send').hidden = voice;
+    $('reply-send').disabled = ended && !notesOpen;
+    // A call's box saves an internal note (never sent to the caller).
+    $('reply-send').textContent = SB.t(voice ? 'reply.saveNote' : 'reply.send');
     $('reply-ended').hidden = !ended || notesOpen;
     $('reply-ended').textContent = SB.t('thread.ended');
     updateCounter();
@@ -355,7 +365,9 @@ window.SB = window.SB || {};
     const conv = st.convs.get(convId);
     const ta = $('reply-text');
     const text = ta.value.trim();
-    if (!conv || conv._ended || !text || SB.kindOf(conv) === 'voice') return;
+    if (!conv || !text) return;
+    if (SB.kindOf(conv) === 'voice') return T.saveNote(convId, text);
+    if (conv._ended) return;
     const me = st.me || {};
     const msg = {
       clientId: SB.newClientId(), conversationId: convId, direction: 'out', author: 'agent',
