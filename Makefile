@@ -6,7 +6,8 @@ SHELL := /bin/bash
 
 CONFIG ?= config/demo.yaml
 # libwebsockets-evlib-ev + libev-dev: the event loop runs on libev/epoll (docs/architecture.md §5.3).
-APT_PACKAGES := libwebsockets-dev libwebsockets-evlib-ev libev-dev libhiredis-dev libssl-dev libxml2-dev redis-server pkg-config openssl
+# libgmime-3.0-dev: MIME for the email channel and the mailbox's multipart forms (issue 11).
+APT_PACKAGES := libwebsockets-dev libwebsockets-evlib-ev libev-dev libhiredis-dev libssl-dev libxml2-dev libgmime-3.0-dev redis-server pkg-config openssl
 # Only the tests need a browser: the console's browser test drives Debian's chromium. A small CJK
 # font, so the console's screenshots (Tests/e2e/test_console_wechat.py) show Chinese, not boxes.
 TEST_APT_PACKAGES := chromium chromium-driver fonts-wqy-microhei

@@ -28,6 +28,9 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
+        // GMime 3 for MIME (email, the mailbox's multipart forms: issue 11); its GObject macros as functions.
+        .systemLibrary(name: "CGMime", path: "Sources/CGMime", pkgConfig: "gmime-3.0",
+                       providers: [.apt(["libgmime-3.0-dev"])]),
 
         // Pure core: model, wire protocol, ChannelAdapter, Configuration. No C, no I/O, no clocks.
         .target(name: "SwitchboardCore",
@@ -45,6 +48,8 @@ let package = Package(
         .target(name: "VoiceChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport"], path: "Channels/Voice"),
         // WeChat: libxml2 (entities off, no network) reads the callback XML (DESIGN §10.3).
         .target(name: "WeChatChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CLibXML2"], path: "Channels/WeChat"),
+        // Email: MIME parsed with GMime (DESIGN §10.4; issue 11, in progress: the parser first).
+        .target(name: "EmailChannel", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "CGMime"], path: "Channels/Email"),
 
         // The event loop: LoopDriver (the lws context on libev/epoll or poll(2)) and LoopTimer, over
         // the shims in CLibWebSockets/shim.h (docs/design-notes.md §4).
@@ -85,7 +90,7 @@ let package = Package(
                           path: "Bench/Baseline"),
 
         .testTarget(name: "SwitchboardCoreTests", dependencies: ["SwitchboardCore"]),
-        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WebChatChannel", "WeChatChannel",
+        .testTarget(name: "ChannelTests", dependencies: ["SwitchboardCore", "SwitchboardCrypto", "TwilioSupport", "SMSChannel", "WebChatChannel", "WeChatChannel", "EmailChannel",
                                                          "VoiceChannel"],
                     resources: [.copy("Fixtures")]),
         // A throwaway redis-server per test case, shared by the integration tiers.
