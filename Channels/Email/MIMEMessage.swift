@@ -114,14 +114,21 @@ struct MIMEMessage: Sendable, Equatable {
         return Array(UnsafeBufferPointer(start: data, count: Int(array.pointee.len)))
     }
 
-    /// `<a@b>` ids in a References or In-Reply-To header, in order.
+    /// `<a@b>` ids in a References or In-Reply-To header, in order (RFC 5322 §3.6.4: an id is
+    /// `"<" id-left "@" id-right ">"`, no spaces). A `<` restarts the id, so `<x <a@b>` gives `a@b`
+    /// (found by the mime-message fuzz target: the id had kept a `<` and a space).
     static func messageIds(_ value: String) -> [String] {
         var ids: [String] = []
-        var rest = Substring(value)
-        while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-            let id = rest[rest.index(after: open)..<close]
-            if !id.isEmpty, id.count <= 998 { ids.append(String(id)) }
-            rest = rest[rest.index(after: close)...]
+        var current: [Character]?
+        for ch in value {
+            switch ch {
+            case "<": current = []
+            case ">":
+                if let id = current, !id.isEmpty, id.count <= 998 { ids.append(String(id)) }
+                current = nil
+            default:
+                if ch.isWhitespace || ch.asciiValue.map({ $0 < 0x20 || $0 == 0x7F }) == true { current = nil } else { current?.append(ch) }
+            }
         }
         return ids
     }

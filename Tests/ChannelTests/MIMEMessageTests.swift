@@ -50,8 +50,19 @@ final class MIMEMessageTests: XCTestCase {
         XCTAssertThrowsError(try MIMEMessage.parse(Array(wide.utf8))) { XCTAssertTrue("\($0)".contains("parts"), "\($0)") }
     }
 
+    func testTheFuzzFindingParsesWithCleanIds() throws {
+        if let mail = try? MIMEMessage.parse(fixture("fuzz-unclosed-message-id.eml")) {
+            for id in mail.references + [mail.inReplyTo].compactMap({ $0 }) {
+                XCTAssertFalse(id.contains("<") || id.contains(">") || id.contains(" "), id)
+            }
+        }
+    }
+
     func testMessageIdsAreReadFromMessyHeaders() {
         XCTAssertEqual(MIMEMessage.messageIds(" <a@b>\r\n\t<c@d> junk <>"), ["a@b", "c@d"])
         XCTAssertNil(MIMEMessage.firstMessageId("no brackets"))
+        // Found by the mime-message fuzz target: an unclosed `<` swallowed the next header's text.
+        XCTAssertEqual(MIMEMessage.messageIds("<c1From: 李女士 <li@example.cn>"), ["li@example.cn"])
+        XCTAssertEqual(MIMEMessage.messageIds("<a b@c> <d@e>"), ["d@e"], "no spaces inside an id")
     }
 }

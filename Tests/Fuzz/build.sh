@@ -3,21 +3,21 @@
 # .build-fuzz/fuzz/<name>, or only the names given as arguments.
 #
 # 1. SwiftPM builds the library modules the targets test (SwitchboardCore, SwitchboardCrypto,
-#    TwilioSupport, SMSChannel, WeChatChannel, VoiceChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
+#    TwilioSupport, SMSChannel, WeChatChannel, VoiceChannel, EmailChannel and Yams) into their own scratch path, .build-fuzz, instrumented for
 #    libFuzzer (-sanitize=fuzzer: coverage counters, no main) and AddressSanitizer, with
 #    -enable-testing so a target can `@testable import` an internal entry point. The regular .build
 #    and `swift build` never see these flags or the targets.
 # 2. swiftc compiles each target file against those modules and links it with their object files,
-#    libFuzzer's main and the C libraries (libxml2, OpenSSL).
+#    libFuzzer's main and the C libraries (libxml2, OpenSSL, GMime).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=.build-fuzz
 CONFIG=release
 FLAGS=(-sanitize=fuzzer,address -g)
 LINK=(-use-ld=lld)
-MODULES=(SwitchboardCore SwitchboardCrypto TwilioSupport SMSChannel WeChatChannel VoiceChannel Yams)
+MODULES=(SwitchboardCore SwitchboardCrypto TwilioSupport SMSChannel WeChatChannel VoiceChannel EmailChannel Yams)
 
-for target in SMSChannel WeChatChannel VoiceChannel; do
+for target in SMSChannel WeChatChannel VoiceChannel EmailChannel; do
     swift build -c "$CONFIG" --scratch-path "$SCRATCH" --target "$target" -Xswiftc -enable-testing \
         $(printf -- '-Xswiftc %s ' "${FLAGS[@]}") 2>&1 | grep -v '^\[' || true
     [ "${PIPESTATUS[0]}" = 0 ] || { echo "fuzz: swift build --target $target failed" >&2; exit 1; }
@@ -40,7 +40,9 @@ for name in "${names[@]}"; do
         -I "$BIN/Modules" \
         -Xcc -fmodule-map-file=Sources/CLibXML2/module.modulemap \
         -Xcc -fmodule-map-file=Sources/COpenSSL/module.modulemap \
+        -Xcc -fmodule-map-file=Sources/CGMime/module.modulemap \
+        $(pkg-config --cflags-only-I gmime-3.0 | sed 's/-I/-Xcc -I/g') \
         -Xcc -fmodule-map-file="$SCRATCH/checkouts/Yams/Sources/CYaml/include/module.modulemap" \
         $(pkg-config --cflags-only-I libxml-2.0 | sed 's/-I/-Xcc -I/g') \
-        "$src" "${objects[@]}" "${LINK[@]}" -lxml2 -lssl -lcrypto -o "$out"
+        "$src" "${objects[@]}" "${LINK[@]}" -lxml2 -lssl -lcrypto $(pkg-config --libs gmime-3.0) -o "$out"
 done
