@@ -223,10 +223,15 @@ final class RouterCallTests: RouterTestCase {
                    id: "recording:RE1", at: 30)
         try online("a1", at: 40_000)
         try accept("a1", conv, at: 41_000)
+        // A note past the disposition's 500 bytes is refused before anything is written.
+        XCTAssertEqual(errorCode { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached,
+                                                         note: String(repeating: "长", count: 200), now: T0 + 50_000, completion: $0) }, "bad_request")
+        XCTAssertNil(hget(convKey(conv), "cbAttempts"))
         _ = try must { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached, note: "已告知办理流程",
                                              now: T0 + 60_000, completion: $0) }
         XCTAssertEqual(status(conv), "wrapup")
         XCTAssertEqual(hget(convKey(conv), "disposition"), "已告知办理流程")
+        XCTAssertEqual(hget(convKey(conv), "cbAttempts"), "1")
         XCTAssertEqual(errorCode { router.callbackOutcome(agentId: "a1", conversationId: conv, outcome: .reached, note: nil,
                                                          now: T0 + 61_000, completion: $0) }, "conflict")
     }

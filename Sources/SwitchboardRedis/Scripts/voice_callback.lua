@@ -18,7 +18,8 @@ if aid == nil or aid == '' or id == nil or id == '' then fail('bad_request', 'ag
 if outcome ~= 'reached' and outcome ~= 'unreached' and outcome ~= 'wrong_number' then
   fail('bad_request', 'outcome must be reached, unreached or wrong_number')
 end
-if string.len(note) > 2000 then fail('bad_request', 'note is too long') end
+-- The note becomes close.lua's disposition, which takes 500 bytes: refused here, before any write.
+if string.len(note) > 500 then fail('bad_request', 'note is too long (at most 500 bytes)') end
 local c = Conv.load(id)
 if c.id == nil then fail('not_found', 'no conversation ' .. id) end
 if c.assignee ~= aid then fail('forbidden', 'conversation ' .. id .. ' is not assigned to you') end
